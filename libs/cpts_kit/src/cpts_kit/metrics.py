@@ -1,0 +1,52 @@
+"""Prometheus metrics shared by every service (one process registry, a ``service`` label)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter("cpts_http_requests_total", "HTTP requests answered", ["service", "route", "method", "status"])
+HTTP_LATENCY = Histogram("cpts_http_request_duration_seconds", "HTTP request latency", ["service", "route", "method"])
+OUTBOX_BACKLOG = Gauge("cpts_outbox_backlog", "Outbox events not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "cpts_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox event", ["service"]
+)
+EVENTS_PUBLISHED = Counter(
+    "cpts_events_published_total", "Events published to Kafka by the outbox relay", ["service", "type"]
+)
+BROKER_RESETS = Counter(
+    "cpts_broker_resets_total", "Times the relay found the broker had lost published events", ["service"]
+)
+RELAY_ERRORS = Counter("cpts_relay_errors_total", "Outbox relay failures (broker down...)", ["service"])
+CONSUMER_EVENTS = Counter("cpts_consumer_events_total", "Events consumed, by outcome", ["service", "group", "outcome"])
+CONSUMER_FAILURES = Counter(
+    "cpts_consumer_failures_total", "Events that failed processing (sent to the DLQ)", ["service", "group"]
+)
+CONSUMER_LAG = Gauge(
+    "cpts_consumer_lag",
+    "Messages between the consumer position and the log end",
+    ["service", "group", "topic", "partition"],
+)
+
+
+def install_http_metrics(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(service, path, request.method, str(status)).inc()
+            HTTP_LATENCY.labels(service, path, request.method).observe(time.perf_counter() - started)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,94 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`ServiceSettings` with its own prefix (``CPTS_REGISTRY_``...).
+A variable with the service prefix wins over the shared ``CPTS_`` one, so an operator can set
+``CPTS_KAFKA_BOOTSTRAP`` once for the whole platform and override a single service if needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    # Where embedded-mode files live (SQLite databases, development JWT key, broker logs).
+    state_dir: Path = Path(".cpts")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    # Real Kafka supports idempotent producers; the embedded Tansu broker does not.
+    kafka_idempotence: bool = False
+    kafka_partitions: int = 6
+    kafka_request_timeout_ms: int = 5000
+
+    relay_interval_seconds: float = 0.5
+    relay_batch_size: int = 200
+    relay_max_backoff_seconds: float = 10.0
+    # How often the relay checks that the broker still holds what was published.
+    broker_check_interval_seconds: float = 5.0
+    consumer_max_attempts: int = 3
+
+    jwt_public_key_file: Path | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str = "cpts-dev"
+    jwt_audience: str = "cpts-platform"
+
+    max_body_bytes: int = 2_000_000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = EnvSettingsSource(settings_cls, env_prefix="CPTS_")
+        return (init_settings, env_settings, shared, file_secret_settings)
+
+    def model_post_init(self, __context: object) -> None:
+        if not self.database_url:
+            path = (self.state_dir / f"{self.service_name}.db").resolve()
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        if not self.port:
+            self.port = self.default_port
+
+    @property
+    def topic(self) -> str:
+        return f"cpts.{self.service_name}.events"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic}.dlq"
+
+    @property
+    def event_source(self) -> str:
+        return f"/cpts/{self.service_name}"
+
+    @property
+    def dev_private_key_file(self) -> Path:
+        return self.state_dir / "dev-jwt-private.pem"
+
+
+class KitSettings(ServiceSettings):
+    """Settings of commands that serve no single service (the ``cpts`` CLI)."""
+
+    model_config = SettingsConfigDict(env_prefix="CPTS_KIT_", extra="ignore")

@@ -1,0 +1,214 @@
+"""``/v1/cpts``: identity, lifecycle, territory, members and governance of each CPTS."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cpts_kit.auth import Principal, Role, current_principal
+from cpts_kit.db import session_dependency
+from cpts_kit.idempotency import Idempotency, idempotency
+from cpts_kit.pagination import Page, PageParams, page_params
+from cpts_kit.problems import Problem
+from cpts_kit.settings import ServiceSettings
+from cpts_registry import commands, queries
+from cpts_registry.api import schemas
+from cpts_registry.domain.lifecycle import Status
+from cpts_registry.domain.tiers import SizeTier
+
+router = APIRouter(prefix="/v1/cpts", tags=["cpts"])
+
+Session = Annotated[AsyncSession, Depends(session_dependency)]
+Caller = Annotated[Principal, Depends(current_principal)]
+CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (UUID)")]
+Year = Annotated[int, Path(ge=2019, le=2100, description="Reporting year")]
+
+# Who may change what. Reads are open to every role inside its territory.
+CREATORS = (Role.CNAM, Role.DGOS, Role.ARS)
+IDENTITY_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM, Role.CPTS)
+LIFECYCLE_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM)
+TERRITORY_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS)
+DECLARATION_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM, Role.CPTS)
+
+
+def _settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _check_if_match(if_match: str | None, version: int) -> None:
+    if if_match is not None and if_match.strip() not in (_etag(version), "*"):
+        raise Problem(
+            412,
+            f"The CPTS changed since you read it (current ETag {_etag(version)})",
+            type_="/problems/precondition-failed",
+            title="Precondition failed",
+        )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.CptsDetail, summary="Register a CPTS")
+async def register_cpts(
+    body: schemas.CptsCreate,
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    idem: Annotated[Idempotency, Depends(idempotency)],
+) -> schemas.CptsDetail | JSONResponse:
+    caller.require(*CREATORS)
+    if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
+        return replay
+    cpts = await commands.register(session, _settings(request), caller, body, date.today())
+    view = commands.detail(cpts, date.today())
+    idem.remember(session, 201, view.model_dump(mode="json"))
+    await session.commit()
+    response.headers["Location"] = f"/v1/cpts/{cpts.id}"
+    response.headers["ETag"] = _etag(cpts.version)
+    return view
+
+
+@router.get("", response_model=Page[schemas.CptsSummary], summary="List the CPTS the caller may see")
+async def list_cpts(
+    session: Session,
+    caller: Caller,
+    page: Annotated[PageParams, Depends(page_params)],
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    departement: Annotated[str | None, Query(pattern=r"^(\d{2}|2A|2B|97\d)$")] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    size_tier: SizeTier | None = None,
+    siren: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, description="Part of the name")] = None,
+) -> Page[schemas.CptsSummary]:
+    filters = queries.CptsFilters(region, departement, status_, size_tier, siren, name)
+    rows, total = await queries.list_cpts(session, caller, filters, page)
+    today = date.today()
+    return Page(items=[commands.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
+async def get_cpts(cpts_id: CptsId, session: Session, caller: Caller, response: Response) -> schemas.CptsDetail:
+    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    response.headers["ETag"] = _etag(cpts.version)
+    return commands.detail(cpts, date.today())
+
+
+@router.patch("/{cpts_id}", response_model=schemas.CptsDetail, summary="Change identity attributes")
+async def patch_cpts(
+    cpts_id: CptsId,
+    body: schemas.CptsPatch,
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    if_match: Annotated[str | None, Header(description="ETag from a GET, to refuse lost updates")] = None,
+) -> schemas.CptsDetail:
+    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    caller.require(*IDENTITY_WRITERS)
+    _check_if_match(if_match, cpts.version)
+    await commands.patch(session, _settings(request), caller, cpts, body)
+    await session.commit()
+    response.headers["ETag"] = _etag(cpts.version)
+    return commands.detail(cpts, date.today())
+
+
+@router.post("/{cpts_id}/transitions", response_model=schemas.CptsDetail, summary="Move the CPTS along its lifecycle")
+async def transition_cpts(
+    cpts_id: CptsId,
+    body: schemas.TransitionRequest,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    idem: Annotated[Idempotency, Depends(idempotency)],
+) -> schemas.CptsDetail | JSONResponse:
+    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    caller.require(*LIFECYCLE_WRITERS)
+    if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
+        return replay
+    await commands.transition(session, _settings(request), caller, cpts, body, date.today())
+    await session.refresh(cpts, ["history"])
+    view = commands.detail(cpts, date.today())
+    idem.remember(session, 200, view.model_dump(mode="json"))
+    await session.commit()
+    return view
+
+
+@router.get("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="The communes of the CPTS")
+async def get_territory(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.TerritoryView:
+    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    return schemas.TerritoryView(
+        cpts_id=cpts.id,
+        communes=sorted(t.commune for t in cpts.territory),
+        population=cpts.population,
+        size_tier=SizeTier(cpts.size_tier),
+    )
+
+
+@router.put("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="Replace the territory")
+async def put_territory(
+    cpts_id: CptsId, body: schemas.TerritoryRequest, request: Request, session: Session, caller: Caller
+) -> schemas.TerritoryView:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    caller.require(*TERRITORY_WRITERS)
+    territory = await commands.set_territory(session, _settings(request), cpts, body)
+    await session.commit()
+    return schemas.TerritoryView(
+        cpts_id=cpts.id, communes=territory.communes, population=territory.population, size_tier=territory.tier
+    )
+
+
+@router.get("/{cpts_id}/members", response_model=list[schemas.MembersView], summary="Members by profession, every year")
+async def get_members(cpts_id: CptsId, session: Session, caller: Caller) -> list[schemas.MembersView]:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    return await commands.members_of(session, cpts)
+
+
+@router.get("/{cpts_id}/members/{year}", response_model=schemas.MembersView, summary="Members by profession for a year")
+async def get_members_year(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.MembersView:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    found = await commands.members_of(session, cpts, year)
+    if not found:
+        raise Problem(404, f"No members reported for {year}", type_="/problems/not-found")
+    return found[0]
+
+
+@router.put("/{cpts_id}/members/{year}", response_model=schemas.MembersView, summary="Report members for a year")
+async def put_members(
+    cpts_id: CptsId, year: Year, body: schemas.MembersRequest, request: Request, session: Session, caller: Caller
+) -> schemas.MembersView:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    caller.require(*DECLARATION_WRITERS)
+    if year > date.today().year:
+        raise Problem(
+            422,
+            f"Members cannot be reported for a future year ({year})",
+            type_="/problems/validation-error",
+            errors=[{"location": "path", "field": "year", "message": "in the future", "code": "future_year"}],
+        )
+    view = await commands.report_members(session, _settings(request), cpts, year, body)
+    await session.commit()
+    return view
+
+
+@router.get("/{cpts_id}/governance", response_model=schemas.GovernanceView, summary="Board members")
+async def get_governance(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.GovernanceView:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    return await commands.governance_of(session, cpts)
+
+
+@router.put("/{cpts_id}/governance", response_model=schemas.GovernanceView, summary="Replace the board")
+async def put_governance(
+    cpts_id: CptsId, body: schemas.GovernanceRequest, request: Request, session: Session, caller: Caller
+) -> schemas.GovernanceView:
+    cpts = await commands.load_visible(session, caller, cpts_id)
+    caller.require(*DECLARATION_WRITERS)
+    view = await commands.set_governance(session, _settings(request), cpts, body)
+    await session.commit()
+    return view

@@ -1,0 +1,1 @@
+"""Registry rules in plain Python: identifiers, lifecycle, size tiers, professions, coverage."""

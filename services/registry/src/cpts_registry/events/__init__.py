@@ -1,0 +1,1 @@
+"""Events the registry publishes on ``cpts.registry.events`` (key = CPTS id)."""

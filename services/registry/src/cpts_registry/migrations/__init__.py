@@ -1,0 +1,1 @@
+"""Alembic history of the registry database (PostgreSQL and SQLite)."""
