@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import IO
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from cpts_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, seconds: float = 5.0) -> None:
+    """Stop an aiokafka client without letting its teardown fail the caller: a consumer that
+    never got partitions re-raises the cancellation of its internal task from ``stop()``."""
+    try:
+        await asyncio.wait_for(client.stop(), seconds)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves
+    except Exception:  # the broker is gone; so is the client
+        log.debug("stopping a Kafka client failed", exc_info=True)
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -27,7 +43,9 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
+async def ensure_topics(
+    settings: ServiceSettings, topics: list[str], partitions: int | None = None, configs: dict[str, str] | None = None
+) -> None:
     """Create the topics if missing (real Kafka clusters may forbid auto-creation)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms
@@ -39,32 +57,29 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(
+                            t,
+                            num_partitions=partitions or settings.kafka_partitions,
+                            replication_factor=1,
+                            topic_configs=configs or {},
+                        )
+                        for t in missing
+                    ]
                 )
     finally:
         await admin.close()
 
 
-async def topic_log_ends(settings: ServiceSettings, topic: str) -> dict[int, int] | None:
-    """The next offset of each partition of ``topic`` (its log end), or None if the topic
-    does not exist. Read from a fetch at the listed end rather than from ListOffsets alone,
-    which the embedded broker answers with the base offset of the last record batch."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        request_timeout_ms=settings.kafka_request_timeout_ms,
+async def topic_exists(settings: ServiceSettings, topic: str) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms
     )
-    await consumer.start()
+    await admin.start()
     try:
-        if topic not in await consumer.topics():
-            return None
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.getmany(timeout_ms=1000)
-        return {tp.partition: max(consumer.highwater(tp) or 0, await consumer.position(tp)) for tp in partitions}
+        return topic in await admin.list_topics()
     finally:
-        await consumer.stop()
+        await admin.close()
 
 
 async def broker_reachable(bootstrap: str, connect_seconds: float = 1.0) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer
+from cpts_kit.broker import ensure_topics, make_producer, stop_client
 from cpts_kit.db import Base, Database, UTCDateTime, utcnow
 from cpts_kit.events import CloudEvent
 from cpts_kit.outbox import _wait
@@ -95,10 +95,7 @@ class EventConsumer:
     async def _stop(self) -> None:
         for client in (self._consumer, self._dlq):
             if client is not None:
-                try:
-                    await asyncio.wait_for(client.stop(), 5)
-                except Exception:
-                    log.debug("client stop failed", exc_info=True)
+                await stop_client(client)
         self._consumer = self._dlq = None
 
     async def _poll_until(self, stop: asyncio.Event) -> None:

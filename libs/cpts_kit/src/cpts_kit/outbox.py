@@ -6,8 +6,10 @@ one, and keeps them: the outbox is the durable log the platform can replay from.
 
 Kafka offsets only grow. So the broker has lost what it was sent (the embedded broker keeps
 nothing across a restart; a topic can be deleted) when it hands out an offset not above one
-it handed out before, or when a partition's log ends at or below an offset already recorded.
-The relay then republishes everything, in order; consumers' inboxes absorb the replay.
+it handed out before: for an event, or for the heartbeat the relay sends to its own topic
+``cpts.<service>.relay`` at every check, which catches a reset while no event flows. At
+start, a missing heartbeat topic while events were recorded as sent means the same. The relay
+then republishes everything, in order; consumers' inboxes absorb the replay.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer, topic_log_ends
+from cpts_kit.broker import ensure_topics, make_producer, stop_client, topic_exists
 from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, is_sqlite, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
@@ -81,6 +83,7 @@ class OutboxRelay:
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
         self._last_check = 0.0
+        self._last_heartbeat: int | None = None
         self.connected = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -104,12 +107,12 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
+        await self._refresh_backlog_metrics()  # first, so the backlog shows while the broker is down
         producer = await self._ensure_producer()
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
             await self.check_broker()
             self._last_check = loop.time()
-        await self._refresh_backlog_metrics()
         async with self.db.sessionmaker() as session:
             query = (
                 select(OutboxEvent)
@@ -143,19 +146,24 @@ class OutboxRelay:
         return len(batch)
 
     async def check_broker(self) -> bool:
-        """Republish everything if a partition's log ends at or below an offset we recorded."""
-        async with self.db.sessionmaker() as session:
-            known = await self._recorded_ends(session)
-        if not known:
-            return False
-        ends = await topic_log_ends(self.settings, self.topic)
-        if ends is None:
-            await ensure_topics(self.settings, [self.topic, self.settings.dlq_topic])
-            ends = {}
-        if any(ends.get(partition, 0) < end for partition, end in known.items()):
-            await self._republish(f"the topic's log ends {ends} are behind the recorded {known}")
-            return True
-        return False
+        """Send a heartbeat; republish everything if the broker shows it lost its logs."""
+        producer = await self._ensure_producer()
+        heartbeat_topic = self.settings.heartbeat_topic
+        lost = ""
+        if self._last_heartbeat is None and not await topic_exists(self.settings, heartbeat_topic):
+            async with self.db.sessionmaker() as session:
+                if await self._recorded_ends(session):
+                    lost = "its heartbeat topic is gone while events were recorded as sent"
+            # Heartbeats matter for a few seconds only: keep them a day.
+            await ensure_topics(self.settings, [heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"})
+        # Always partition 0, whatever partition count an auto-created topic got.
+        placed = await producer.send_and_wait(heartbeat_topic, b"", partition=0)
+        if self._last_heartbeat is not None and placed.offset <= self._last_heartbeat:
+            lost = f"the heartbeat offset went back from {self._last_heartbeat} to {placed.offset}"
+        self._last_heartbeat = placed.offset
+        if lost:
+            await self._republish(lost)
+        return bool(lost)
 
     async def _republish(self, why: str) -> None:
         count = await mark_all_unsent(self.db, self.topic)
@@ -188,10 +196,7 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                await asyncio.wait_for(producer.stop(), 5)
-            except Exception:  # stopping a producer whose broker vanished may fail; it is gone anyway
-                log.debug("producer stop failed", exc_info=True)
+            await stop_client(producer)
 
     async def _refresh_backlog_metrics(self) -> None:
         async with self.db.sessionmaker() as session:

@@ -80,6 +80,11 @@ class ServiceSettings(BaseSettings):
         return f"{self.topic}.dlq"
 
     @property
+    def heartbeat_topic(self) -> str:
+        """Internal to the relay: its heartbeats tell whether the broker lost its logs."""
+        return f"cpts.{self.service_name}.relay"
+
+    @property
     def event_source(self) -> str:
         return f"/cpts/{self.service_name}"
 

@@ -20,15 +20,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from cpts_kit.broker import EmbeddedBroker, free_port
+from cpts_kit.broker import EmbeddedBroker, free_port, stop_client
 
 POSTGRES_ADMIN_URL = os.environ.get("CPTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    """One embedded broker for the session; tests that restart it get it back running."""
-    instance = EmbeddedBroker(free_port(), log_file=tmp_path_factory.mktemp("broker") / "broker.log")
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A fresh embedded broker (memory only) for the test, on a free port."""
+    instance = EmbeddedBroker(free_port(), log_file=tmp_path / "broker.log")
     instance.start()
     yield instance
     instance.stop()
@@ -73,26 +73,31 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def read_topic(bootstrap: str, topic: str, *, expect: int, wait_seconds: float = 20.0) -> list[Any]:
     """Every message on ``topic`` from the beginning, waiting until at least ``expect`` arrived
     (then a short grace period, so that extra, duplicated messages would be seen too)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
     messages: list[Any] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_seconds
-        while topic not in await consumer.topics() and loop.time() < deadline:  # noqa: ASYNC110 (remote state)
-            await asyncio.sleep(0.2)
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        grace_until: float | None = None
-        while loop.time() < deadline and (grace_until is None or loop.time() < grace_until):
-            batches = await consumer.getmany(timeout_ms=300)
-            for records in batches.values():
-                messages += records
-            if len(messages) >= expect and grace_until is None:
-                grace_until = loop.time() + 1.5
-    finally:
-        await consumer.stop()
+    while loop.time() < deadline:
+        # A consumer learns the topics that exist when it starts: start one until ours is there.
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                continue
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            grace_until: float | None = None
+            while loop.time() < deadline and (grace_until is None or loop.time() < grace_until):
+                batches = await consumer.getmany(timeout_ms=300)
+                for records in batches.values():
+                    messages += records
+                if len(messages) >= expect and grace_until is None:
+                    grace_until = loop.time() + 1.5
+            return messages
+        finally:
+            await stop_client(consumer)
+            if not messages:
+                await asyncio.sleep(0.2)
     return messages
 
 
