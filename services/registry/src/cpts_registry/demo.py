@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -200,8 +201,11 @@ def cut_region(ref: Reference, region: str, rng: random.Random) -> tuple[list[Te
     remaining = round(total * UNCOVERED_SHARE.get(region, 0.05))
     uncovered: list[Commune] = []
     # Whole territories first (zones blanches are contiguous), then single communes to land on the share.
+    per_departement = Counter(t.departement for t in territories)
     for territory in rng.sample(territories, len(territories)):
-        if territory.population <= remaining:
+        # Every département keeps at least one CPTS.
+        if territory.population <= remaining and per_departement[territory.departement] > 1:
+            per_departement[territory.departement] -= 1
             remaining -= territory.population
             uncovered += territory.communes
             territory.communes = []

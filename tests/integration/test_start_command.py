@@ -1,0 +1,78 @@
+"""The README's start command, from a fresh clone: `make run` installs into the clone's own
+.venv, starts the broker and every service with demo data, answers, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    registry_port, broker_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CPTS_", "VIRTUAL_ENV", "PYTHONPATH"))} | {
+        "CPTS_REGISTRY_PORT": str(registry_port),
+        "CPTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{broker_port}",
+    }
+    log = (tmp_path / "make-run.log").open("wb")
+    process = subprocess.Popen(
+        ["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{registry_port}"
+    try:
+        deadline = time.monotonic() + 600  # a fresh install, then migrations and the demo registry
+        ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert ready is not None and ready.status_code == 200, output[-3000:]
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        token = subprocess.run(
+            [str(clone / ".venv" / "bin" / "cpts"), "token", "--role", "cnam"],
+            cwd=clone,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        listed = httpx.get(f"{base}/v1/cpts", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"})
+        assert listed.status_code == 200 and listed.json()["total"] >= 800
+        corse = httpx.get(f"{base}/v1/coverage", params={"region": "94"}, headers={"Authorization": f"Bearer {token}"})
+        assert abs(corse.json()["uncovered_share"] - 0.7893) < 0.001
+        assert f"registry    http://127.0.0.1:{registry_port}" in output
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        process.wait(60)
+        log.close()
+    output = (tmp_path / "make-run.log").read_text(errors="replace")
+    assert "stopped" in output
+    assert not port_open(registry_port) and not port_open(broker_port)
