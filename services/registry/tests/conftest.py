@@ -11,8 +11,6 @@ from cpts_kit.service import upgrade
 from cpts_registry.main import create_app
 from cpts_registry.service import spec
 
-pytest_plugins = ["cpts_kit.testing"]
-
 
 @pytest.fixture
 async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
