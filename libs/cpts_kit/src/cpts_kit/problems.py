@@ -55,6 +55,21 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+def field_error(field: str, message: str, code: str, location: str = "body") -> dict[str, str]:
+    """One entry of a problem's ``errors``, shaped like the request validation errors."""
+    return {"location": location, "field": field, "message": message, "code": code}
+
+
+def invalid(field: str, message: str, code: str, *, detail: str | None = None, location: str = "body") -> Problem:
+    """A 422 validation problem about one field, for the rules pydantic cannot check alone."""
+    return Problem(
+        422,
+        detail or f"{field}: {message}",
+        type_="/problems/validation-error",
+        errors=[field_error(field, message, code, location)],
+    )
+
+
 def not_found(what: str, ident: object) -> Problem:
     return Problem(404, f"{what} {ident} was not found", type_="/problems/not-found")
 

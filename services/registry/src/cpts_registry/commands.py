@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from cpts_kit.auth import Principal
 from cpts_kit.outbox import enqueue
-from cpts_kit.problems import Problem, not_found
+from cpts_kit.problems import Problem, field_error, invalid, not_found
 from cpts_kit.settings import ServiceSettings
 from cpts_registry.api import schemas
 from cpts_registry.domain.identifiers import siret_problem
@@ -41,10 +41,7 @@ def resolve_territory(codes: list[str], region: str) -> Territory:
             422,
             f"Unknown INSEE commune codes: {', '.join(unknown[:50])}",
             type_="/problems/unknown-communes",
-            errors=[
-                {"location": "body", "field": "communes", "message": f"unknown commune {c}", "code": "unknown_commune"}
-                for c in unknown
-            ],
+            errors=[field_error("communes", f"unknown commune {c}", "unknown_commune") for c in unknown],
             unknown_communes=unknown,
         )
     outside = [c for c in expanded if ref.communes[c].region != region]
@@ -54,13 +51,7 @@ def resolve_territory(codes: list[str], region: str) -> Territory:
             f"Communes outside region {region}: {', '.join(outside[:50])}",
             type_="/problems/communes-outside-region",
             errors=[
-                {
-                    "location": "body",
-                    "field": "communes",
-                    "message": f"commune {c} is not in region {region}",
-                    "code": "outside_region",
-                }
-                for c in outside
+                field_error("communes", f"commune {c} is not in region {region}", "outside_region") for c in outside
             ],
         )
     population = ref.population_of(expanded)
@@ -70,25 +61,13 @@ def resolve_territory(codes: list[str], region: str) -> Territory:
 def check_place(region: str, departement: str) -> None:
     ref = load_reference()
     if region not in ref.regions:
-        raise Problem(
-            422,
-            f"Unknown INSEE region code {region}",
-            type_="/problems/validation-error",
-            errors=[{"location": "body", "field": "region", "message": "unknown region", "code": "unknown_region"}],
-        )
+        raise invalid("region", "unknown region", "unknown_region", detail=f"Unknown INSEE region code {region}")
     if ref.departement_region(departement) != region:
-        raise Problem(
-            422,
-            f"Département {departement} is not in region {region}",
-            type_="/problems/validation-error",
-            errors=[
-                {
-                    "location": "body",
-                    "field": "departement",
-                    "message": f"not a département of region {region}",
-                    "code": "departement_region_mismatch",
-                }
-            ],
+        raise invalid(
+            "departement",
+            f"not a département of region {region}",
+            "departement_region_mismatch",
+            detail=f"Département {departement} is not in region {region}",
         )
 
 
@@ -127,6 +106,11 @@ def detail(cpts: Cpts, today: date) -> schemas.CptsDetail:
             for h in cpts.history
         ],
     )
+
+
+def where(cpts: Cpts) -> dict[str, str]:
+    """The fields every registry event carries so consumers can scope it."""
+    return {"cpts_id": cpts.id, "region": cpts.region, "departement": cpts.departement}
 
 
 def snapshot_fields(cpts: Cpts) -> dict[str, object]:
@@ -172,19 +156,7 @@ async def register(
             type_="/problems/outside-territory",
         )
     if body.intention_letter_signed_on > today:
-        raise Problem(
-            422,
-            "The intention letter date is in the future",
-            type_="/problems/validation-error",
-            errors=[
-                {
-                    "location": "body",
-                    "field": "intention_letter_signed_on",
-                    "message": "in the future",
-                    "code": "future_date",
-                }
-            ],
-        )
+        raise invalid("intention_letter_signed_on", "in the future", "future_date")
     existing = await session.scalar(select(Cpts.id).where(Cpts.siren == body.siren))
     if existing is not None:
         raise Problem(409, f"A CPTS with SIREN {body.siren} is already registered", type_="/problems/duplicate-siren")
@@ -223,34 +195,12 @@ async def patch(
         return cpts
     cpam = changes.get("attachment_cpam")
     if cpam is not None and load_reference().departement_region(cpam) != cpts.region:
-        raise Problem(
-            422,
-            "The attachment CPAM must be in the CPTS's region",
-            type_="/problems/validation-error",
-            errors=[
-                {
-                    "location": "body",
-                    "field": "attachment_cpam",
-                    "message": "not in the CPTS's region",
-                    "code": "outside_region",
-                }
-            ],
-        )
+        raise invalid("attachment_cpam", "not in the CPTS's region", "outside_region")
     if changes.get("siret") is not None and (problem := siret_problem(changes["siret"], cpts.siren)):
-        raise Problem(
-            422,
-            problem,
-            type_="/problems/validation-error",
-            errors=[{"location": "body", "field": "siret", "message": problem, "code": "invalid_siret"}],
-        )
+        raise invalid("siret", problem, "invalid_siret", detail=problem)
     for field in ("name", "legal_form", "attachment_cpam"):
         if field in changes and changes[field] is None:
-            raise Problem(
-                422,
-                f"{field} cannot be removed",
-                type_="/problems/validation-error",
-                errors=[{"location": "body", "field": field, "message": "may not be null", "code": "null"}],
-            )
+            raise invalid(field, "may not be null", "null", detail=f"{field} cannot be removed")
     for field, value in changes.items():
         setattr(cpts, field, value.value if hasattr(value, "value") else value)
     cpts.version += 1
@@ -298,9 +248,7 @@ async def transition(
         settings,
         cpts.id,
         payloads.CptsStatusChanged(
-            cpts_id=cpts.id,
-            region=cpts.region,
-            departement=cpts.departement,
+            **where(cpts),
             from_status=current,
             to_status=body.to,
             effective_date=body.effective_date,
@@ -328,9 +276,7 @@ async def set_territory(
         settings,
         cpts.id,
         payloads.TerritoryUpdated(
-            cpts_id=cpts.id,
-            region=cpts.region,
-            departement=cpts.departement,
+            **where(cpts),
             communes=territory.communes,
             population=territory.population,
             size_tier=territory.tier,
@@ -352,9 +298,7 @@ async def report_members(
         settings,
         cpts.id,
         payloads.MembersReported(
-            cpts_id=cpts.id,
-            region=cpts.region,
-            departement=cpts.departement,
+            **where(cpts),
             year=year,
             counts=counts,
             total=view.total,
@@ -403,9 +347,7 @@ async def set_governance(
         settings,
         cpts.id,
         payloads.GovernanceUpdated(
-            cpts_id=cpts.id,
-            region=cpts.region,
-            departement=cpts.departement,
+            **where(cpts),
             board=[payloads.BoardMemberData(**m.model_dump()) for m in board],
             non_health_members=view.non_health_members,
         ),

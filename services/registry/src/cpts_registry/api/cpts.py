@@ -13,7 +13,7 @@ from cpts_kit.auth import Principal, Role, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
-from cpts_kit.problems import Problem
+from cpts_kit.problems import Problem, invalid
 from cpts_kit.settings import ServiceSettings
 from cpts_registry import commands, queries
 from cpts_registry.api import schemas
@@ -186,12 +186,7 @@ async def put_members(
     cpts = await commands.load_visible(session, caller, cpts_id)
     caller.require(*DECLARATION_WRITERS)
     if year > date.today().year:
-        raise Problem(
-            422,
-            f"Members cannot be reported for a future year ({year})",
-            type_="/problems/validation-error",
-            errors=[{"location": "path", "field": "year", "message": "in the future", "code": "future_year"}],
-        )
+        raise invalid("year", "in the future", "future_year", location="path", detail=f"{year} is a future year")
     view = await commands.report_members(session, _settings(request), cpts, year, body)
     await session.commit()
     return view

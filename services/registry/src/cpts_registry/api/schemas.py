@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cpts_registry.domain.identifiers import finess_problem, siren_problem, siret_problem
 from cpts_registry.domain.lifecycle import Status
@@ -21,6 +22,21 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max
 MAX_COMMUNES = 2000
 
 
+def _checked(check: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator from one of the domain's ``*_problem`` functions."""
+
+    def validate(value: str) -> str:
+        if problem := check(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+Siren = Annotated[str, _checked(siren_problem)]
+Finess = Annotated[str, _checked(finess_problem)]
+
+
 class LegalForm(StrEnum):
     ASSOCIATION = "association"  # loi du 1er juillet 1901
     ASSOCIATION_DROIT_LOCAL = "association_droit_local"  # Alsace-Moselle
@@ -33,9 +49,9 @@ class Strict(BaseModel):
 
 class CptsCreate(Strict):
     name: Name
-    siren: str
+    siren: Siren
     siret: str | None = None
-    finess: str | None = None
+    finess: Finess | None = None
     legal_form: LegalForm = LegalForm.ASSOCIATION
     region: InseeRegion
     departement: InseeDepartement
@@ -44,20 +60,6 @@ class CptsCreate(Strict):
     )
     communes: list[CommuneCode] = Field(min_length=1, max_length=MAX_COMMUNES)
     intention_letter_signed_on: date = Field(description="Date the ARS signed the intention letter")
-
-    @field_validator("siren")
-    @classmethod
-    def _siren(cls, value: str) -> str:
-        if problem := siren_problem(value):
-            raise ValueError(problem)
-        return value
-
-    @field_validator("finess")
-    @classmethod
-    def _finess(cls, value: str | None) -> str | None:
-        if value is not None and (problem := finess_problem(value)):
-            raise ValueError(problem)
-        return value
 
     @model_validator(mode="after")
     def _siret(self) -> CptsCreate:
@@ -69,16 +71,9 @@ class CptsCreate(Strict):
 class CptsPatch(Strict):
     name: Name | None = None
     siret: str | None = None
-    finess: str | None = None
+    finess: Finess | None = None
     legal_form: LegalForm | None = None
     attachment_cpam: InseeDepartement | None = None
-
-    @field_validator("finess")
-    @classmethod
-    def _finess(cls, value: str | None) -> str | None:
-        if value is not None and (problem := finess_problem(value)):
-            raise ValueError(problem)
-        return value
 
 
 class StatusEntry(BaseModel):
