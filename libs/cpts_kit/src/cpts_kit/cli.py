@@ -126,10 +126,7 @@ def run(
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
         for spec in specs:
-            settings = spec.settings()
-            service.upgrade_sync(spec, settings.database_url)
-            if demo_data and spec.demo is not None:
-                typer.echo(f"{spec.name:11} {asyncio.run(spec.demo(settings))}")
+            service.upgrade_sync(spec, spec.settings().database_url)
         for spec in specs:
             log_file = (kit.state_dir / f"{spec.name}.log").open("ab")
             proc = subprocess.Popen(
@@ -142,6 +139,12 @@ def run(
         for spec in specs:
             settings = spec.settings()
             _wait_ready(f"http://{settings.host}:{settings.port}/readyz", spec.name)
+        # Demo data goes in once every service runs, in port order: a service's demo may wait
+        # for the projections it builds from the events of the services before it.
+        for spec in specs:
+            settings = spec.settings()
+            if demo_data and spec.demo is not None:
+                typer.echo(f"{spec.name:11} {asyncio.run(spec.demo(settings))}")
             typer.echo(
                 f"{spec.name:11} http://{settings.host}:{settings.port}  (docs /docs, metrics /metrics)"
                 f"  log {kit.state_dir / (spec.name + '.log')}"
