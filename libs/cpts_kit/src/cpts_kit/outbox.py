@@ -84,6 +84,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._last_check = 0.0
         self._last_heartbeat: int | None = None
+        self._ends: dict[int, int] | None = None
         self.connected = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -126,7 +127,7 @@ class OutboxRelay:
             if not batch:
                 await session.rollback()
                 return 0
-            known = await self._recorded_ends(session)
+            known = await self._known_ends(session)
             # Send the batch pipelined; the producer keeps per-partition order.
             futures = [await producer.send(self.topic, value=ev.body.encode(), key=ev.key.encode()) for ev in batch]
             placed = await asyncio.gather(*futures)
@@ -143,6 +144,9 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, ev.type).inc()
         if any(md.offset < known.get(md.partition, 0) for md in placed):
             await self._republish("the broker handed out offsets it had already given")
+        else:
+            for md in placed:
+                known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
         return len(batch)
 
     async def check_broker(self) -> bool:
@@ -152,7 +156,7 @@ class OutboxRelay:
         lost = ""
         if self._last_heartbeat is None and not await topic_exists(self.settings, heartbeat_topic):
             async with self.db.sessionmaker() as session:
-                if await self._recorded_ends(session):
+                if await self._known_ends(session):
                     lost = "its heartbeat topic is gone while events were recorded as sent"
             # Heartbeats matter for a few seconds only: keep them a day.
             await ensure_topics(self.settings, [heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"})
@@ -167,11 +171,18 @@ class OutboxRelay:
 
     async def _republish(self, why: str) -> None:
         count = await mark_all_unsent(self.db, self.topic)
+        self._ends = {}
         metrics.BROKER_RESETS.labels(self.settings.service_name).inc()
         log.warning("broker lost events on %s (%s): republishing %d", self.topic, why, count)
 
+    async def _known_ends(self, session: AsyncSession) -> dict[int, int]:
+        """Per partition, the offset after the last one the broker gave us: read from the
+        outbox once, then kept up to date as batches are published."""
+        if self._ends is None:
+            self._ends = await self._recorded_ends(session)
+        return self._ends
+
     async def _recorded_ends(self, session: AsyncSession) -> dict[int, int]:
-        """Per partition, the offset after the last one the broker gave us."""
         rows = await session.execute(
             select(OutboxEvent.partition, func.max(OutboxEvent.offset))
             .where(OutboxEvent.topic == self.topic, OutboxEvent.partition.is_not(None))
