@@ -103,7 +103,14 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, send)
-        except _TooLarge:
+        except Exception as exc:
+            # Middlewares built on BaseHTTPMiddleware read the body in a task group, which
+            # wraps our signal in an ExceptionGroup.
+            too_large = isinstance(exc, _TooLarge) or (
+                isinstance(exc, BaseExceptionGroup) and exc.subgroup(_TooLarge) is not None
+            )
+            if not too_large:
+                raise
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:

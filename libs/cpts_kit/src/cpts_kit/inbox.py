@@ -84,7 +84,9 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
-            session_timeout_ms=10000,
+            # The shortest session Kafka brokers accept by default: a restarted consumer's
+            # old membership expires sooner, so the group rebalances sooner.
+            session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             metadata_max_age_ms=5000,
         )
