@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -25,6 +25,8 @@ from cpts_kit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[Database, ServiceSettings], Sequence[EventConsumer]]
+# A periodic job of the service (an overdue check...): runs until ``stop`` is set.
+BackgroundTask = Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def create_service_app(
@@ -35,9 +37,11 @@ def create_service_app(
     version: str,
     routers: Sequence[APIRouter],
     consumers: ConsumerFactory | None = None,
+    tasks: Sequence[BackgroundTask] = (),
     background: bool = True,
 ) -> FastAPI:
-    """``background=False`` runs neither the relay nor consumers (used by contract export)."""
+    """``background=False`` runs neither the relay, nor consumers, nor tasks (contract export,
+    tests of the API alone)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,16 +50,17 @@ def create_service_app(
         app.state.relay = OutboxRelay(db, settings)
         app.state.consumers = list(consumers(db, settings)) if consumers else []
         stop = asyncio.Event()
-        tasks: list[asyncio.Task[Any]] = []
+        running: list[asyncio.Task[Any]] = []
         if background:
-            tasks.append(asyncio.create_task(app.state.relay.run(stop), name="outbox-relay"))
-            tasks += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group_id}") for c in app.state.consumers]
+            running.append(asyncio.create_task(app.state.relay.run(stop), name="outbox-relay"))
+            running += [asyncio.create_task(c.run(stop), name=f"consumer-{c.group_id}") for c in app.state.consumers]
+            running += [asyncio.create_task(job(db, stop), name=getattr(job, "__name__", "job")) for job in tasks]
         try:
             yield
         finally:
             stop.set()
-            if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=10)
+            if running:
+                _, pending = await asyncio.wait(running, timeout=10)
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)

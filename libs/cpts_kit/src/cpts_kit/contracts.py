@@ -70,17 +70,33 @@ def asyncapi_document(specs: list[ServiceSpec]) -> dict[str, Any]:
     }
 
 
+def service_files(spec: ServiceSpec, out: Path) -> dict[Path, str]:
+    """The contract files one service owns: its OpenAPI document and its event schemas."""
+    files = {out / "openapi" / f"{spec.name}.json": _dump(openapi_document(spec))}
+    for event_type, schema in event_schemas(spec).items():
+        files[out / "events" / spec.name / f"{event_type}.json"] = _dump(schema)
+    return files
+
+
+def stale(files: dict[Path, str]) -> list[Path]:
+    return [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+
+
+def check_service(spec: ServiceSpec, out: Path) -> list[Path]:
+    """The files of one service that differ from its code (for that service's own tests)."""
+    return stale(service_files(spec, out))
+
+
 def export_all(specs: list[ServiceSpec], out: Path, *, check: bool = False) -> list[Path]:
-    """Write the files (or, with ``check``, only compare); returns the paths that differed."""
+    """Write the files of every service and the AsyncAPI document listing all channels (or,
+    with ``check``, only compare); returns the paths that differed."""
     files: dict[Path, str] = {}
     for spec in specs:
-        files[out / "openapi" / f"{spec.name}.json"] = _dump(openapi_document(spec))
-        for event_type, schema in event_schemas(spec).items():
-            files[out / "events" / spec.name / f"{event_type}.json"] = _dump(schema)
+        files |= service_files(spec, out)
     files[out / "asyncapi.json"] = _dump(asyncapi_document(specs))
-    stale = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+    differing = stale(files)
     if not check:
-        for path in stale:
+        for path in differing:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(files[path])
-    return stale
+    return differing

@@ -1,0 +1,172 @@
+"""Payloads of the documents service's CloudEvents, and the summary models they share with
+the API. Each carries the CPTS id, region and département so that consumers can scope it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cpts_documents.domain.completeness import ItemStatus
+from cpts_documents.domain.types import DocumentType, Mission, Verdict
+from cpts_kit.events import EventPayload
+from cpts_kit.money import Money
+
+
+class Issue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line: int = Field(description="1-based line number (0: the whole file)")
+    column: str | None = Field(description="The column's name, when the issue is about one field")
+    code: str = Field(description="Stable code, e.g. E_UNBALANCED_ENTRY (see the service README)")
+    message: str
+
+
+class FlaggedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line: int
+    account: str
+    label: str
+    amount: Money
+    reason: str = Field(description="The first reason (see `reasons`)")
+    reasons: list[str]
+    keywords: list[str] = Field(description="The words of the labels that raised the flag")
+
+
+class Reserves(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reserves: Money = Field(description="106x réserves (closing balance)")
+    retained_earnings: Money = Field(description="11x report à nouveau")
+    own_funds: Money = Field(description="102/103/105/108 fonds propres")
+    dedicated_funds: Money = Field(description="19x fonds dédiés et reportés")
+    deferred_income: Money = Field(description="487 produits constatés d'avance")
+    dedicated_funds_allocated: Money = Field(description="689x reports en fonds dédiés (expense of the year)")
+    dedicated_funds_used: Money = Field(description="789x utilisations de fonds dédiés (income of the year)")
+    cash: Money = Field(description="50-53 valeurs mobilières, banques, caisse")
+    available_reserves: Money = Field(description="reserves + retained earnings + dedicated funds + result")
+    months_of_expenses_in_cash: str | None = Field(description="cash / monthly expenses, one decimal")
+    months_of_expenses_in_reserves: str | None = Field(description="available reserves / monthly expenses")
+
+
+class FixedAssetPurchases(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: Money
+    real_estate: Money = Field(description="211-214 and 231 debits outside the opening entries")
+    by_category: dict[str, Money]
+
+
+class AccountsSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revenue_total: Money
+    expense_total: Money
+    result: Money
+    revenue_by_category: dict[str, Money]
+    revenue_by_group: dict[str, Money]
+    expense_by_category: dict[str, Money]
+    balance_sheet: dict[str, Money] = Field(description="Closing balances of classes 1-5 by category")
+    reserves: Reserves
+    fixed_asset_purchases: FixedAssetPurchases
+    in_kind: dict[str, Money] = Field(description="Contributions volontaires en nature (86/87)")
+    flagged_entries: list[FlaggedEntry]
+    flagged_count: int = Field(description="Every flagged line, listed or not")
+    flags_by_reason: dict[str, int]
+
+
+class SpendingByMission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by_mission: dict[Mission, Money]
+    by_nature: dict[str, Money]
+    total: Money
+    items: int
+
+
+class _DocumentEvent(EventPayload):
+    document_id: str
+    cpts_id: str
+    region: str
+    departement: str
+    type: DocumentType
+    fiscal_year: int
+    version: int
+
+
+class DocumentReceived(_DocumentEvent):
+    """A document was received and kept (whatever its validation verdict)."""
+
+    event_type: ClassVar[str] = "fr.cpts.documents.document.received.v1"
+    replaces: str | None = Field(description="The previous version of this type and year, kept")
+    sha256: str
+    size: int
+    media_type: str
+    financial_part: bool | None
+    verdict: Verdict
+    error_count: int
+    warning_count: int
+    received_at: datetime
+
+
+class DocumentRejected(_DocumentEvent):
+    """A received document failed its validation (a FEC, a spending statement): the reasons."""
+
+    event_type: ClassVar[str] = "fr.cpts.documents.document.rejected.v1"
+    error_count: int
+    errors: list[Issue] = Field(description="The first errors (at most 100)")
+
+
+class AccountsSummarised(EventPayload):
+    """The accounting summary of an accepted FEC."""
+
+    event_type: ClassVar[str] = "fr.cpts.documents.accounts.summarised.v1"
+    document_id: str
+    cpts_id: str
+    region: str
+    departement: str
+    fiscal_year: int
+    period_start: date
+    period_end: date
+    summary: AccountsSummary
+
+
+class SpendingStatementReceived(EventPayload):
+    """An accepted spending statement: the actual spending per conventional mission."""
+
+    event_type: ClassVar[str] = "fr.cpts.documents.spending_statement.received.v1"
+    document_id: str
+    cpts_id: str
+    region: str
+    departement: str
+    fiscal_year: int
+    spending: SpendingByMission
+
+
+class DocumentOverdue(EventPayload):
+    """A required document was not (acceptably) received by its deadline. Once per CPTS,
+    fiscal year and requirement."""
+
+    event_type: ClassVar[str] = "fr.cpts.documents.document.overdue.v1"
+    cpts_id: str
+    region: str
+    departement: str
+    fiscal_year: int
+    requirement: str
+    label: str
+    accepted_types: list[DocumentType]
+    deadline: date
+    status: ItemStatus
+    reason: str | None
+    as_of: date
+
+
+ALL_PAYLOADS: list[type[EventPayload]] = [
+    DocumentReceived,
+    DocumentRejected,
+    AccountsSummarised,
+    SpendingStatementReceived,
+    DocumentOverdue,
+]

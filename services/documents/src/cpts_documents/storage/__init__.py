@@ -1,0 +1,1 @@
+"""SQLAlchemy models (the documents database only) and the store of raw bytes."""
