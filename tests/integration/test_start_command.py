@@ -33,29 +33,30 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
     registry_port, broker_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CPTS_", "VIRTUAL_ENV", "PYTHONPATH"))} | {
-        "CPTS_REGISTRY_PORT": str(registry_port),
-        "CPTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{broker_port}",
-    }
+    ports = {"REGISTRY": registry_port}
+    funding_port = None
+    if (clone / "services" / "funding").exists():
+        funding_port = ports["FUNDING"] = free_port()
+    if (clone / "services" / "documents").exists():
+        ports["DOCUMENTS"] = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CPTS_", "VIRTUAL_ENV", "PYTHONPATH"))}
+    env |= {f"CPTS_{name}_PORT": str(port) for name, port in ports.items()}
+    env["CPTS_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{broker_port}"
     log = (tmp_path / "make-run.log").open("wb")
     process = subprocess.Popen(
         ["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     base = f"http://127.0.0.1:{registry_port}"
     try:
-        deadline = time.monotonic() + 600  # a fresh install, then migrations and the demo registry
-        ready = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                ready = httpx.get(f"{base}/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+        # A fresh install, migrations, then each service's demo data: wait for "Ready."
+        deadline = time.monotonic() + 900
+        output = ""
+        while time.monotonic() < deadline and process.poll() is None and "Ready." not in output:
             time.sleep(1)
-        output = (tmp_path / "make-run.log").read_text(errors="replace")
-        assert ready is not None and ready.status_code == 200, output[-3000:]
-        assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+            output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert "Ready." in output, output[-3000:]
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
         token = subprocess.run(
             [str(clone / ".venv" / "bin" / "cpts"), "token", "--role", "cnam"],
             cwd=clone,
@@ -64,15 +65,23 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        listed = httpx.get(f"{base}/v1/cpts", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"})
+        auth = {"Authorization": f"Bearer {token}"}
+        listed = httpx.get(f"{base}/v1/cpts", params={"limit": 1}, headers=auth)
         assert listed.status_code == 200 and listed.json()["total"] >= 800
-        corse = httpx.get(f"{base}/v1/coverage", params={"region": "94"}, headers={"Authorization": f"Bearer {token}"})
+        corse = httpx.get(f"{base}/v1/coverage", params={"region": "94"}, headers=auth)
         assert abs(corse.json()["uncovered_share"] - 0.7893) < 0.001
         assert f"registry    http://127.0.0.1:{registry_port}" in output
+        if funding_port is not None:  # the Senate's 2023 figure, from the demo flows
+            aci = httpx.get(
+                f"http://127.0.0.1:{funding_port}/v1/analytics/funding",
+                params={"year": 2023, "funder_category": "aci"},
+                headers=auth,
+            ).json()
+            assert aci["total"] == "121000000.00" and aci["cpts_funded"] == 508
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
         process.wait(60)
         log.close()
     output = (tmp_path / "make-run.log").read_text(errors="replace")
     assert "stopped" in output
-    assert not port_open(registry_port) and not port_open(broker_port)
+    assert not any(port_open(port) for port in [broker_port, *ports.values()])

@@ -37,7 +37,9 @@ class IdempotencyRecord(Base):
 class Idempotency:
     def __init__(self, key: str | None, principal: Principal, endpoint: str) -> None:
         self.key = key
-        self.principal = principal.subject + ":" + principal.role.value
+        # Keys belong to one caller: the subject, its role and its territory.
+        territory = principal.region or ",".join(sorted(principal.departements)) or principal.cpts_id or "national"
+        self.principal = f"{principal.subject}:{principal.role.value}:{territory}"[:200]
         self.endpoint = endpoint
         self._hash = ""
 

@@ -25,7 +25,7 @@ from cpts_kit.settings import ServiceSettings
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    settings: Callable[[], ServiceSettings]
+    settings: type[ServiceSettings]
     app_factory: str  # "package.module:function", called with no argument
     migrations_package: str  # the package that holds the Alembic env.py and versions/
     event_payloads: Callable[[], list[type[EventPayload]]]
@@ -38,8 +38,10 @@ class ServiceSpec:
 
 
 def discover() -> list[ServiceSpec]:
+    """The installed services in the platform's conventional order (registry first): demo
+    loaders run in this order, since later services build on earlier services' events."""
     specs = [ep.load() for ep in entry_points(group="cpts.services")]
-    return sorted(specs, key=lambda s: s.settings().port)
+    return sorted(specs, key=lambda s: (s.settings.default_port, s.name))
 
 
 def find(name: str) -> ServiceSpec:

@@ -1,0 +1,75 @@
+"""``/v1/analytics`` and ``/v1/reports``: who pays what, where; theoretical vs paid; overlaps."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from cpts_funding import analytics, commands
+from cpts_funding.api import schemas
+from cpts_funding.api.deps import INSEE_DEPARTEMENT, INSEE_REGION, Caller, Session
+from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.storage.models import RegistryCpts
+from cpts_kit.auth import Role
+from cpts_kit.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/v1", tags=["analytics"])
+
+Region = Annotated[str | None, Query(pattern=INSEE_REGION, description="INSEE region code")]
+Departement = Annotated[str | None, Query(pattern=INSEE_DEPARTEMENT, description="INSEE département code")]
+CptsFilter = Annotated[str | None, Query(min_length=1, max_length=64, description="One CPTS")]
+Year = Annotated[int | None, Query(ge=2019, le=2100)]
+
+
+async def territory(
+    session: Session, caller: Caller, region: Region = None, departement: Departement = None, cpts: CptsFilter = None
+) -> analytics.Where:
+    row = await commands.load_visible_cpts(session, caller, cpts) if cpts is not None else None
+    if row is None and caller.role is Role.CPTS and caller.cpts_id and region is None and departement is None:
+        row = await session.get(RegistryCpts, caller.cpts_id)  # a CPTS sees itself: name the scope
+    return analytics.resolve_territory(caller, region=region, departement=departement, cpts=row)
+
+
+Territory = Annotated[analytics.Where, Depends(territory)]
+
+
+@router.get("/analytics/funding", response_model=schemas.FundingAnalytics, summary="Funding totals and breakdowns")
+async def funding_analytics(
+    session: Session,
+    caller: Caller,
+    where: Territory,
+    year: Year = None,
+    year_from: Year = None,
+    year_to: Year = None,
+    funder_category: FunderCategory | None = None,
+) -> schemas.FundingAnalytics:
+    """For the nation (national roles), a region, a département or a CPTS, and a fiscal year or
+    a range (default: 2019 to this year): money paid (net of recoveries) by funder category,
+    mission, part and year; CPTS funded; per capita; ACI envelopes against ACI money paid."""
+    years = analytics.years_of(year, year_from, year_to, date.today())
+    return await analytics.funding_analytics(session, caller, where, years, funder_category)
+
+
+@router.get(
+    "/reports/aci-fir-overlaps",
+    response_model=Page[schemas.OverlapView],
+    summary="Mission-years financed by both the ACI and the FIR",
+)
+async def aci_fir_overlaps(
+    session: Session,
+    caller: Caller,
+    where: Territory,
+    page: Annotated[PageParams, Depends(page_params)],
+    year: Year = None,
+    year_from: Year = None,
+    year_to: Year = None,
+) -> Page[schemas.OverlapView]:
+    """FIR and ACI are kept apart (Senate proposal P1): each CPTS mission-year with both ACI
+    and FIR money (allocated or paid) is listed."""
+    years = analytics.years_of(year, year_from, year_to, date.today())
+    items = await analytics.overlap_report(session, caller, where, years)
+    return Page(
+        items=items[page.offset : page.offset + page.limit], total=len(items), limit=page.limit, offset=page.offset
+    )

@@ -1,0 +1,120 @@
+"""``/v1/flows``: allocations, payments and recoveries; corrections by reversal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from cpts_funding import commands, queries
+from cpts_funding.api import schemas
+from cpts_funding.api.deps import (
+    FLOW_WRITERS,
+    INSEE_DEPARTEMENT,
+    INSEE_REGION,
+    Caller,
+    ResourceId,
+    Session,
+    settings_of,
+)
+from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.domain.flows import FlowKind
+from cpts_funding.domain.missions import Mission, Part
+from cpts_kit.idempotency import Idempotency, idempotency
+from cpts_kit.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/v1/flows", tags=["flows"])
+
+
+def flow_filters(
+    cpts_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    funder_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    funder_category: FunderCategory | None = None,
+    kind: FlowKind | None = None,
+    fiscal_year: Annotated[int | None, Query(ge=2019, le=2100)] = None,
+    mission: Mission | None = None,
+    part: Part | None = None,
+    region: Annotated[str | None, Query(pattern=INSEE_REGION)] = None,
+    departement: Annotated[str | None, Query(pattern=INSEE_DEPARTEMENT)] = None,
+) -> queries.FlowFilters:
+    return queries.FlowFilters(
+        cpts_id, funder_id, funder_category, kind, fiscal_year, mission, part, region, departement
+    )
+
+
+Filters = Annotated[queries.FlowFilters, Depends(flow_filters)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.FlowView,
+    summary="Record an allocation, a payment or a recovery",
+    responses={422: {"description": "Invalid, or ACI money for a CPTS that was not aci_signed on the flow's date"}},
+)
+async def record_flow(
+    body: schemas.FlowCreate,
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    idem: Annotated[Idempotency, Depends(idempotency)],
+) -> schemas.FlowView | JSONResponse:
+    """ACI money (allocations and payments) goes only to a CPTS whose registry status is
+    `aci_signed` on the flow's date: otherwise a `/problems/aci-signatories-only` problem."""
+    caller.require(*FLOW_WRITERS)
+    if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
+        return replay
+    flow, _ = await commands.record_flow(session, settings_of(request), caller, body, date.today())
+    view = await queries.get_flow(session, caller, flow.id)
+    idem.remember(session, 201, view.model_dump(mode="json"))
+    await session.commit()
+    response.headers["Location"] = f"/v1/flows/{flow.id}"
+    return view
+
+
+@router.get("", response_model=Page[schemas.FlowView], summary="List the flows the caller may see")
+async def list_flows(
+    session: Session, caller: Caller, filters: Filters, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[schemas.FlowView]:
+    items, total = await queries.list_flows(session, caller, filters, page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{flow_id}", response_model=schemas.FlowView, summary="One flow")
+async def get_flow(flow_id: ResourceId, session: Session, caller: Caller) -> schemas.FlowView:
+    return await queries.get_flow(session, caller, flow_id)
+
+
+@router.post(
+    "/{flow_id}/reversal",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Correction,
+    summary="Correct a flow: its reversal and, optionally, the replacement",
+)
+async def reverse_flow(
+    flow_id: ResourceId,
+    body: schemas.ReversalRequest,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    idem: Annotated[Idempotency, Depends(idempotency)],
+) -> schemas.Correction | JSONResponse:
+    """Flows are never edited: the reversal carries the opposite amount, and the replacement
+    (if given) is recorded and checked like any new flow, in the same transaction."""
+    original, cpts = await commands.load_visible_flow(session, caller, flow_id)
+    caller.require(*FLOW_WRITERS)
+    if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
+        return replay
+    reversal, replacement = await commands.reverse_flow(
+        session, settings_of(request), caller, original, cpts, body, date.today()
+    )
+    view = schemas.Correction(
+        reversal=await queries.get_flow(session, caller, reversal.id),
+        replacement=await queries.get_flow(session, caller, replacement.id) if replacement else None,
+    )
+    idem.remember(session, 201, view.model_dump(mode="json"))
+    await session.commit()
+    return view

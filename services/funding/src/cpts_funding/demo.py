@@ -1,0 +1,575 @@
+"""Deterministic demo funding, generated from the registry projection.
+
+``cpts run`` starts every service, then loads the demo data in port order: the registry's
+demo (700 ACI signatories with their signature dates) is published as events, and this loader
+first waits until the funding service's projection holds it (count stable, at least 700
+``aci_signed``), then generates, seeded, from the projection. It does nothing when flows exist.
+
+ACI money lands exactly on the Senate's figures (report r25-032):
+
+- the CPTS paid for a fiscal year are the CPTS with an ACI envelope that year, i.e. signed by
+  31 December (384 for 2022, 508 for 2023 in the registry's demo; were there more, the earliest
+  signatories would be kept; fewer, all are paid and the message says so);
+- each one's envelope is computed by the service's own rules: the illustrative parameters,
+  prorated for the days of the year under the ACI (a CPTS signed in July gets about half a
+  year), with the variable part earned from seeded indicator achievements (recorded, so the
+  envelopes the API shows are the ones used here);
+- one national factor per year scales every envelope line (functioning, each mission's fixed
+  part, each mission's variable part) so that the year's total is exactly 105,800,000.00 € for
+  2022 and 121,000,000.00 € for 2023, the cents being spread by the largest-remainder method.
+  The factor stands for what the illustrative parameters leave out (the avenant 2 start-up
+  uplift, catch-up payments, balances of earlier years) and is printed by the loader;
+- payments are dated by the ACI payment schedule (functioning and fixed parts at the signature
+  or the contract anniversary, the variable part at the next anniversary), so every one passes
+  the ACI-signatories-only rule; the notified allocations are each mission's maximum.
+
+Around it, illustrative money: FIR start-up grants after the intention letter (30–50 k€ by
+size) and a few FIR mission grants (which the ACI/FIR overlap report shows), collectivités,
+the State, European funds, a few private, pharmaceutical and foundation flows, three FIR
+recoveries, three ACI corrections (a payment on the wrong mission, its reversal, the right
+one), and 2023 declarations of funding sources for 60 % of the CPTS paid (a few leave out the
+pharmaceutical money they received, for the audit to find).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cpts_funding import views
+from cpts_funding.domain.amounts import ZERO, scaled, split_by_weights
+from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, aci_days, contract_anniversary, status_at
+from cpts_funding.domain.envelope import Envelope
+from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
+from cpts_funding.domain.identifiers import with_luhn_key
+from cpts_funding.domain.missions import CONVENTIONAL, Mission, Part
+from cpts_funding.refdata import territories
+from cpts_funding.settings import FundingSettings
+from cpts_funding.storage.inputs import load_inputs
+from cpts_funding.storage.models import (
+    Achievement,
+    Declaration,
+    DeclaredSource,
+    Flow,
+    Funder,
+    RegistryCpts,
+    RegistryStatus,
+)
+from cpts_kit.db import Database
+from cpts_kit.outbox import enqueue
+from cpts_kit.settings import ServiceSettings
+
+SEED = 2025
+LOADER = "demo-loader"
+CNAM_SIREN = "180035024"
+
+# Senate report r25-032: ACI money paid, and the number of signatories paid.
+ACI_TARGETS: dict[int, tuple[Decimal, int]] = {
+    2022: (Decimal("105800000.00"), 384),
+    2023: (Decimal("121000000.00"), 508),
+}
+DEMO_YEARS = tuple(ACI_TARGETS)
+
+# FIR start-up grant after the intention letter, by size tier (one region's practice, §5).
+FIR_STARTUP = {
+    "T1": Decimal("40000.00"),
+    "T2": Decimal("45000.00"),
+    "T3": Decimal("50000.00"),
+    "T4": Decimal("50000.00"),
+}
+
+
+@dataclass(frozen=True)
+class ProjectionCounts:
+    cpts: int
+    history: int
+    signatories: int
+
+
+async def projection_counts(db: Database) -> ProjectionCounts:
+    async with db.sessionmaker() as session:
+        cpts = await session.scalar(select(func.count()).select_from(RegistryCpts))
+        history = await session.scalar(select(func.count()).select_from(RegistryStatus))
+        signed = await session.scalar(
+            select(func.count()).select_from(RegistryCpts).where(RegistryCpts.status == ACI_SIGNED)
+        )
+    return ProjectionCounts(int(cpts or 0), int(history or 0), int(signed or 0))
+
+
+async def wait_for_projection(db: Database, settings: FundingSettings) -> ProjectionCounts:
+    """Poll until the projection is stable (same counts twice) with enough signatories."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.demo_wait_seconds
+    previous = await projection_counts(db)
+    while True:
+        await asyncio.sleep(settings.demo_poll_seconds)
+        current = await projection_counts(db)
+        if current == previous and current.signatories >= settings.demo_min_signatories:
+            return current
+        if loop.time() >= deadline:
+            return current
+        previous = current
+
+
+async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
+    """Load the demo funding into an empty database; a loaded database is left as it is."""
+    funding_settings = settings if isinstance(settings, FundingSettings) else FundingSettings()
+    db = Database(settings.database_url)
+    try:
+        async with db.sessionmaker() as session:
+            existing = int(await session.scalar(select(func.count()).select_from(Flow)) or 0)
+        if existing:
+            return f"demo data already there ({existing} flows)"
+        counts = await wait_for_projection(db, funding_settings)
+        if counts.signatories < funding_settings.demo_min_signatories:
+            return (
+                f"no demo funding: after {funding_settings.demo_wait_seconds:.0f}s the registry projection holds "
+                f"{counts.cpts} CPTS and {counts.signatories} ACI signatories (at least "
+                f"{funding_settings.demo_min_signatories} expected); run `cpts demo funding` once they have arrived"
+            )
+        async with db.sessionmaker() as session:
+            summary = await Generator(session, settings, random.Random(seed)).run()
+            await session.commit()
+        return summary
+    finally:
+        await db.dispose()
+
+
+@dataclass
+class Generator:
+    session: AsyncSession
+    settings: ServiceSettings
+    rng: random.Random
+    cpts: list[RegistryCpts] = field(default_factory=list)
+    histories: dict[str, list[StatusPeriod]] = field(default_factory=dict)
+    funders: dict[str, Funder] = field(default_factory=dict)
+    flows: int = 0
+    aci_paid: dict[tuple[str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    other_paid: dict[tuple[str, int], list[tuple[Funder, Decimal]]] = field(default_factory=lambda: defaultdict(list))
+    factors: dict[int, Decimal] = field(default_factory=dict)
+    paid_counts: dict[int, int] = field(default_factory=dict)
+    aci_payments: list[Flow] = field(default_factory=list)
+    declarations: int = 0
+
+    async def run(self) -> str:
+        rows = await self.session.scalars(select(RegistryCpts))
+        self.cpts = sorted(rows, key=lambda c: (c.siren or "", c.cpts_id))
+        for status in await self.session.scalars(select(RegistryStatus).order_by(RegistryStatus.seq)):
+            self.histories.setdefault(status.cpts_id, []).append(StatusPeriod(status.status, status.effective_date))
+        self._funders()
+        for year in DEMO_YEARS:
+            await self._aci_year(year)
+        self._fir_startup()
+        self._fir_missions()
+        self._local_authorities()
+        self._others()
+        await self._publish_flows()
+        await self._corrections()
+        await self._declarations()
+        parts = [
+            f"{year}: {ACI_TARGETS[year][0]:,.2f} € ACI to {self.paid_counts[year]} CPTS"
+            f" (envelopes × {self.factors[year]:.4f})"
+            for year in DEMO_YEARS
+        ]
+        return f"demo data loaded: {self.flows} flows, {self.declarations} declarations; " + "; ".join(parts)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _funder(self, key: str, name: str, category: FunderCategory, siren: str | None = None) -> Funder:
+        if key not in self.funders:
+            funder = Funder(name=name, category=category.value, siren=siren, created_by=LOADER)
+            self.session.add(funder)
+            self.funders[key] = funder
+        return self.funders[key]
+
+    def _siren(self) -> str:
+        return with_luhn_key("9" + "".join(self.rng.choice("0123456789") for _ in range(7)))
+
+    def _flow(
+        self,
+        kind: FlowKind,
+        cpts: RegistryCpts,
+        funder: Funder,
+        year: int,
+        mission: Mission,
+        part: Part,
+        amount: Decimal,
+        on: date,
+        reference: str,
+        reverses: Flow | None = None,
+        note: str | None = None,
+    ) -> Flow:
+        category = FunderCategory(funder.category)
+        problem = part_problem(mission, part, category, kind) or (None if reverses else date_problem(year, on))
+        if problem:
+            raise AssertionError(f"demo flow breaks a rule: {problem}")
+        if category is FunderCategory.ACI and kind is not FlowKind.RECOVERY and reverses is None:
+            assert status_at(self.histories.get(cpts.cpts_id, []), on) == ACI_SIGNED, (cpts.cpts_id, on)
+        flow = Flow(
+            kind=kind.value,
+            cpts_id=cpts.cpts_id,
+            funder_category=category.value,
+            fiscal_year=year,
+            mission=mission.value,
+            part=part.value,
+            amount=amount,
+            flow_date=on,
+            funder_reference=reference,
+            reverses=reverses.id if reverses else None,
+            note=note,
+            recorded_by=LOADER,
+        )
+        flow.funder = funder
+        self.session.add(flow)
+        self.flows += 1
+        if kind is FlowKind.PAYMENT:
+            if category is FunderCategory.ACI:
+                self.aci_paid[(cpts.cpts_id, year)] += amount
+            else:
+                self.other_paid[(cpts.cpts_id, year)].append((funder, amount))
+        return flow
+
+    async def _publish_flows(self) -> None:
+        """Flush, then enqueue each new flow's event (ids and sequence numbers now known)."""
+        pending = [obj for obj in self.session.new if isinstance(obj, Flow)]
+        await self.session.flush()
+        by_id = {c.cpts_id: c for c in self.cpts}
+        for flow in sorted(pending, key=lambda f: f.seq):
+            enqueue(self.session, self.settings, flow.cpts_id, views.flow_event(flow, by_id[flow.cpts_id]))
+
+    def _signed_on(self, cpts: RegistryCpts, on: date) -> date:
+        """``on`` if the CPTS was aci_signed then, else the signature date (demo dates)."""
+        history = self.histories.get(cpts.cpts_id, [])
+        return on if status_at(history, on) == ACI_SIGNED else (cpts.aci_signed_on or on)
+
+    # --- funders -----------------------------------------------------------------------
+
+    def _funders(self) -> None:
+        ref = territories()
+        self._funder("aci", "Caisse nationale de l'Assurance maladie", FunderCategory.ACI, CNAM_SIREN)
+        for region in sorted({c.region for c in self.cpts}):
+            name = ref.regions.get(region, region)
+            self._funder(f"fir-{region}", f"ARS {name}", FunderCategory.FIR)
+        for index in range(1, 11):
+            self._funder(
+                f"private-{index}",
+                f"Entreprise fictive n°{index} (démo)",
+                FunderCategory.PRIVATE_COMPANY,
+                self._siren(),
+            )
+        for index in range(1, 7):
+            self._funder(
+                f"pharma-{index}", f"Laboratoire fictif n°{index} (démo)", FunderCategory.PHARMA, self._siren()
+            )
+        for index in range(1, 4):
+            self._funder(f"foundation-{index}", f"Fondation fictive n°{index} (démo)", FunderCategory.FOUNDATION)
+        self._funder("state", "État, crédits déconcentrés (démo)", FunderCategory.STATE)
+        self._funder("eu", "Fonds européens, FEDER régional (démo)", FunderCategory.EUROPEAN_FUNDS)
+
+    # --- ACI ---------------------------------------------------------------------------
+
+    async def _aci_year(self, year: int) -> None:
+        target, wanted = ACI_TARGETS[year]
+        eligible = [c for c in self.cpts if aci_days(self.histories.get(c.cpts_id, []), year) > 0]
+        eligible.sort(key=lambda c: (c.aci_signed_on or date.max, c.siren or "", c.cpts_id))
+        paid = eligible[:wanted]
+        self.paid_counts[year] = len(paid)
+        for cpts in paid:  # indicator achievement of the year, 40 % to 100 % by steps of 5 %
+            for mission in CONVENTIONAL:
+                rate = Decimal(self.rng.randrange(40, 101, 5)) / 100
+                self.session.add(
+                    Achievement(cpts_id=cpts.cpts_id, year=year, mission=mission.value, rate=rate, recorded_by=LOADER)
+                )
+        await self.session.flush()
+        inputs = await load_inputs(self.session, [year], [c.cpts_id for c in paid])
+        envelopes: list[tuple[RegistryCpts, Envelope]] = []
+        for cpts in paid:
+            envelope = inputs.envelope(cpts, year)
+            assert envelope is not None and envelope.eligible
+            envelopes.append((cpts, envelope))
+            enqueue(self.session, self.settings, cpts.cpts_id, views.envelope_event(envelope, cpts))
+        lines: list[tuple[RegistryCpts, Mission, Part, Decimal, date]] = []
+        for cpts, envelope in envelopes:
+            assert cpts.aci_signed_on is not None
+            first_year = cpts.aci_signed_on.year == year
+            start = cpts.aci_signed_on if first_year else contract_anniversary(cpts.aci_signed_on, year)
+            start = self._signed_on(cpts, start)
+            after = self._signed_on(cpts, contract_anniversary(cpts.aci_signed_on, year + 1))
+            lines.append((cpts, Mission.FUNCTIONING, Part.NOT_APPLICABLE, envelope.functioning, start))
+            for line in envelope.lines:
+                lines.append((cpts, line.mission, Part.FIXED, line.fixed + line.snp_compensation, start))
+                if line.variable_earned > 0:
+                    lines.append((cpts, line.mission, Part.VARIABLE, line.variable_earned, after))
+            notified = cpts.aci_signed_on if first_year else self._signed_on(cpts, date(year, 1, 15))
+            self._flow(
+                FlowKind.ALLOCATION,
+                cpts,
+                self.funders["aci"],
+                year,
+                Mission.FUNCTIONING,
+                Part.NOT_APPLICABLE,
+                envelope.functioning,
+                notified,
+                f"ACI-{year}-NOTIF-{cpts.siren}",
+            )
+            for line in envelope.lines:
+                self._flow(
+                    FlowKind.ALLOCATION,
+                    cpts,
+                    self.funders["aci"],
+                    year,
+                    line.mission,
+                    Part.NOT_APPLICABLE,
+                    line.maximum,
+                    notified,
+                    f"ACI-{year}-NOTIF-{cpts.siren}",
+                )
+        theoretical = sum((amount for *_, amount, _ in lines), ZERO)
+        self.factors[year] = target / theoretical
+        amounts = split_by_weights(target, [amount for *_, amount, _ in lines])
+        for (cpts, mission, part, _, on), amount in zip(lines, amounts, strict=True):
+            if amount > 0:
+                flow = self._flow(
+                    FlowKind.PAYMENT,
+                    cpts,
+                    self.funders["aci"],
+                    year,
+                    mission,
+                    part,
+                    amount,
+                    on,
+                    f"ACI-{year}-{cpts.siren}-{mission.value[:4].upper()}-{part.value[:3].upper()}",
+                )
+                self.aci_payments.append(flow)
+        await self._publish_flows()
+
+    # --- FIR, collectivités, others ----------------------------------------------------
+
+    def _paid_in(self, year: int) -> list[RegistryCpts]:
+        return [c for c in self.cpts if (c.cpts_id, year) in self.aci_paid]
+
+    def _fir_startup(self) -> None:
+        """FIR start-up grant for the projects whose intention letter was signed in a demo year."""
+        for cpts in self.cpts:
+            letters = [p.since for p in self.histories.get(cpts.cpts_id, []) if p.status == "intention_letter_signed"]
+            if not letters or letters[0].year not in DEMO_YEARS:
+                continue
+            letter, year = letters[0], letters[0].year
+            amount = FIR_STARTUP.get(cpts.size_tier or "T1", FIR_STARTUP["T1"])
+            fir = self.funders[f"fir-{cpts.region}"]
+            reference = f"FIR-{year}-AMORCAGE-{cpts.siren}"
+            notified, paid = letter + timedelta(days=30), letter + timedelta(days=75)
+            self._flow(
+                FlowKind.ALLOCATION,
+                cpts,
+                fir,
+                year,
+                Mission.FUNCTIONING,
+                Part.NOT_APPLICABLE,
+                amount,
+                notified,
+                reference,
+            )
+            self._flow(
+                FlowKind.PAYMENT, cpts, fir, year, Mission.FUNCTIONING, Part.NOT_APPLICABLE, amount, paid, reference
+            )
+            if self.rng.random() < 0.04:  # the project stalled: part of the grant is taken back
+                recovered = scaled(amount, Decimal(self.rng.randrange(20, 51)), 100)
+                self._flow(
+                    FlowKind.RECOVERY,
+                    cpts,
+                    fir,
+                    year,
+                    Mission.FUNCTIONING,
+                    Part.NOT_APPLICABLE,
+                    recovered,
+                    paid + timedelta(days=300),
+                    reference + "-TITRE",
+                )
+
+    def _fir_missions(self) -> None:
+        """A few ARS also fund a mission the ACI already pays (reported as ACI/FIR overlaps)."""
+        for cpts in self._paid_in(2023):
+            if self.rng.random() < 0.06:
+                mission = self.rng.choice([Mission.PREVENTION, Mission.ACCESS_TO_CARE])
+                amount = Decimal(self.rng.randrange(10_000, 30_001, 500))
+                self._flow(
+                    FlowKind.PAYMENT,
+                    cpts,
+                    self.funders[f"fir-{cpts.region}"],
+                    2023,
+                    mission,
+                    Part.NOT_APPLICABLE,
+                    amount.quantize(Decimal("0.01")),
+                    date(2023, 6, 1) + timedelta(days=self.rng.randrange(0, 150)),
+                    f"FIR-2023-{mission.value[:4].upper()}-{cpts.siren}",
+                )
+
+    def _local_authorities(self) -> None:
+        ref = territories()
+        missions = [Mission.FUNCTIONING, Mission.PREVENTION, Mission.ACCESS_TO_CARE, Mission.PROFESSIONAL_SUPPORT]
+        for year in DEMO_YEARS:
+            for cpts in self._paid_in(year):
+                if self.rng.random() >= 0.10:
+                    continue
+                kind = self.rng.choice(["region", "departement", "commune", "epci"])
+                place = cpts.name.removeprefix("CPTS ").strip() or cpts.cpts_id[:8]
+                if kind == "region":
+                    funder = self._funder(
+                        f"region-{cpts.region}",
+                        f"Région {ref.regions.get(cpts.region, cpts.region)}",
+                        FunderCategory.LOCAL_REGION,
+                    )
+                elif kind == "departement":
+                    name = ref.departements.get(cpts.departement, (cpts.departement, ""))[0]
+                    funder = self._funder(
+                        f"dep-{cpts.departement}", f"Département {name}", FunderCategory.LOCAL_DEPARTEMENT
+                    )
+                elif kind == "commune":
+                    funder = self._funder(f"commune-{place}", f"Commune de {place}", FunderCategory.LOCAL_COMMUNE)
+                else:
+                    funder = self._funder(
+                        f"epci-{place}", f"Communauté de communes de {place}", FunderCategory.LOCAL_INTERCOMMUNALITY
+                    )
+                self._flow(
+                    FlowKind.PAYMENT,
+                    cpts,
+                    funder,
+                    year,
+                    self.rng.choice(missions),
+                    Part.NOT_APPLICABLE,
+                    Decimal(self.rng.randrange(5_000, 25_001, 250)).quantize(Decimal("0.01")),
+                    date(year, 3, 1) + timedelta(days=self.rng.randrange(0, 240)),
+                    f"SUBV-{year}-{self.rng.randrange(1000, 9999)}",
+                )
+
+    def _others(self) -> None:
+        """State, European funds, private companies, pharmaceutical laboratories, foundations."""
+        plan = [
+            ("state", 8, (10_000, 40_000), [Mission.OUTSIDE_MISSIONS, Mission.CRISIS_RESPONSE]),
+            ("eu", 4, (20_000, 80_000), [Mission.ACCESS_TO_CARE]),
+            ("private", 12, (2_000, 15_000), [Mission.PREVENTION, Mission.FUNCTIONING, Mission.OUTSIDE_MISSIONS]),
+            ("pharma", 9, (1_500, 10_000), [Mission.PROFESSIONAL_SUPPORT]),  # training, per the Senate
+            ("foundation", 5, (3_000, 20_000), [Mission.PREVENTION]),
+        ]
+        for key, count, (low, high), missions in plan:
+            for _ in range(count):
+                year = self.rng.choice(DEMO_YEARS)
+                cpts = self.rng.choice(self._paid_in(year))
+                funder = (
+                    self.funders[key]
+                    if key in ("state", "eu")
+                    else self.funders[
+                        f"{key}-{self.rng.randrange(1, {'private': 11, 'pharma': 7, 'foundation': 4}[key])}"
+                    ]
+                )
+                self._flow(
+                    FlowKind.PAYMENT,
+                    cpts,
+                    funder,
+                    year,
+                    self.rng.choice(missions),
+                    Part.NOT_APPLICABLE,
+                    Decimal(self.rng.randrange(low, high + 1, 100)).quantize(Decimal("0.01")),
+                    date(year, 2, 1) + timedelta(days=self.rng.randrange(0, 300)),
+                    f"{key.upper()}-{year}-{self.rng.randrange(100, 999)}",
+                )
+
+    async def _corrections(self) -> None:
+        """Three ACI payments booked with the wrong reference are corrected the only way the
+        service allows: a reversal (opposite amount) and a replacement. The audit trail keeps
+        the three flows; every total counts the money once."""
+        originals = [f for f in self.aci_payments if f.fiscal_year == 2023 and f.part == Part.FIXED.value]
+        by_id = {c.cpts_id: c for c in self.cpts}
+        for original in self.rng.sample(originals, 3):
+            cpts = by_id[original.cpts_id]
+            on = original.flow_date + timedelta(days=10)
+            self._flow(
+                FlowKind.PAYMENT,
+                cpts,
+                original.funder,
+                original.fiscal_year,
+                Mission(original.mission),
+                Part(original.part),
+                -original.amount,
+                on,
+                original.funder_reference,
+                reverses=original,
+                note="wrong mandate reference",
+            )
+            self._flow(
+                FlowKind.PAYMENT,
+                cpts,
+                original.funder,
+                original.fiscal_year,
+                Mission(original.mission),
+                Part(original.part),
+                original.amount,
+                self._signed_on(cpts, on),
+                original.funder_reference + "-R",
+                note="replaces the reversed payment",
+            )
+        await self._publish_flows()
+
+    async def _declarations(self) -> None:
+        """2023 funding sources declared by 60 % of the CPTS paid that year."""
+        by_id = {c.cpts_id: c for c in self.cpts}
+        declared = 0
+        for cpts in self._paid_in(2023):
+            if self.rng.random() >= 0.60:
+                continue
+            sources: list[DeclaredSource] = []
+            aci = self.aci_paid[(cpts.cpts_id, 2023)]
+            if self.rng.random() < 0.03:  # declared from memory, rounded: the audit will see the gap
+                aci = (aci / 1000).quantize(Decimal("1")) * 1000
+            sources.append(self._source(self.funders["aci"], aci))
+            received: dict[str, tuple[Funder, Decimal]] = {}
+            for funder, amount in self.other_paid.get((cpts.cpts_id, 2023), []):
+                known = received.get(funder.id, (funder, ZERO))
+                received[funder.id] = (funder, known[1] + amount)
+            for funder, amount in received.values():
+                if funder.category == FunderCategory.PHARMA.value and self.rng.random() < 0.4:
+                    continue  # pharmaceutical money left out of the declaration (Senate P11, P12)
+                sources.append(self._source(funder, amount))
+            fees = Decimal(self.rng.randrange(1_000, 8_001, 50)).quantize(Decimal("0.01"))
+            sources.append(
+                DeclaredSource(
+                    category=FunderCategory.OWN_RESOURCES.value, funder_name="Cotisations des adhérents", amount=fees
+                )
+            )
+            for position, source in enumerate(sources):
+                source.position = position
+            declaration = Declaration(
+                cpts_id=cpts.cpts_id,
+                fiscal_year=2023,
+                version=1,
+                total=sum((s.amount for s in sources), ZERO),
+                note="Déclaration de démonstration",
+                submitted_by=LOADER,
+                sources=sources,
+            )
+            self.session.add(declaration)
+            await self.session.flush()
+            enqueue(
+                self.session, self.settings, cpts.cpts_id, views.declaration_event(declaration, by_id[cpts.cpts_id])
+            )
+            declared += 1
+        self.declarations = declared
+
+    @staticmethod
+    def _source(funder: Funder, amount: Decimal) -> DeclaredSource:
+        return DeclaredSource(
+            category=funder.category,
+            funder_id=funder.id,
+            funder_name=funder.name,
+            funder_siren=funder.siren,
+            amount=amount,
+        )

@@ -1,0 +1,1 @@
+"""The funding rules in plain Python (no I/O): categories, missions, envelopes, levers, schedules."""

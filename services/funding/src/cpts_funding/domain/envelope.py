@@ -1,0 +1,164 @@
+"""The theoretical ACI envelope of one CPTS for one fiscal year, mission by mission.
+
+Order of the computation (each amount is rounded to the cent once):
+
+1. the tier from the CPTS's population, with the parameter version in force for the year;
+2. the proration: the days of the year the CPTS spent with the status ``aci_signed``, over
+   the days of the year (a signature in June gives about half a year);
+3. functioning credits: ``base × (1 − reduction for the maturity) × proration``;
+4. each conventional mission: fixed and variable maxima (with the variable-share lever, the
+   variable part is ``(fixed + variable) × share`` and the fixed part the rest), prorated;
+   the SNP compensation (access mission) is prorated and stays fixed;
+5. accepted reallocations move fixed amounts between missions (fungibility);
+6. the variable part earned is ``variable maximum × achievement rate`` (none recorded: 0).
+
+The total theoretical envelope is functioning + fixed + SNP + variable earned; the maximum
+counts the whole variable part (all indicators met).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from cpts_funding.domain.amounts import ZERO, scaled
+from cpts_funding.domain.eligibility import days_in_year
+from cpts_funding.domain.levers import PolicyLevers
+from cpts_funding.domain.missions import CONVENTIONAL, Mission
+from cpts_funding.domain.parameters import AciParameters
+
+
+@dataclass(frozen=True)
+class Move:
+    """An accepted reallocation: ``amount`` of fixed part from one mission to another."""
+
+    from_mission: Mission
+    to_mission: Mission
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class MissionLine:
+    mission: Mission
+    fixed: Decimal
+    snp_compensation: Decimal
+    variable_max: Decimal
+    achievement: Decimal | None
+    variable_earned: Decimal
+    reallocated: Decimal  # net fixed amount moved in (+) or out (−) by fungibility
+
+    @property
+    def maximum(self) -> Decimal:
+        return self.fixed + self.snp_compensation + self.variable_max
+
+    @property
+    def theoretical(self) -> Decimal:
+        return self.fixed + self.snp_compensation + self.variable_earned
+
+
+@dataclass(frozen=True)
+class Envelope:
+    year: int
+    parameters: AciParameters
+    tier: str
+    population: int
+    maturity: int
+    aci_days: int
+    functioning_base: Decimal
+    functioning_reduction: Decimal
+    functioning: Decimal
+    lines: tuple[MissionLine, ...]
+
+    @property
+    def eligible(self) -> bool:
+        return self.aci_days > 0
+
+    @property
+    def days_in_year(self) -> int:
+        return days_in_year(self.year)
+
+    def line(self, mission: Mission) -> MissionLine | None:
+        return next((line for line in self.lines if line.mission is mission), None)
+
+    @property
+    def fixed_total(self) -> Decimal:
+        return sum((line.fixed + line.snp_compensation for line in self.lines), ZERO)
+
+    @property
+    def variable_max_total(self) -> Decimal:
+        return sum((line.variable_max for line in self.lines), ZERO)
+
+    @property
+    def variable_earned_total(self) -> Decimal:
+        return sum((line.variable_earned for line in self.lines), ZERO)
+
+    @property
+    def missions_maximum(self) -> Decimal:
+        return sum((line.maximum for line in self.lines), ZERO)
+
+    @property
+    def maximum(self) -> Decimal:
+        return self.functioning + self.missions_maximum
+
+    @property
+    def theoretical(self) -> Decimal:
+        return self.functioning + self.fixed_total + self.variable_earned_total
+
+
+def compute_envelope(
+    *,
+    year: int,
+    parameters: AciParameters,
+    population: int,
+    maturity: int,
+    aci_days: int,
+    levers: PolicyLevers,
+    achievements: Mapping[Mission, Decimal] | None = None,
+    moves: Sequence[Move] = (),
+) -> Envelope:
+    achievements = achievements or {}
+    tier = parameters.tier_for(population)
+    days = days_in_year(year)
+    reduction = levers.reduction_for(maturity)
+    functioning = scaled(tier.functioning, (1 - reduction) * aci_days, days)
+    lines: dict[Mission, MissionLine] = {}
+    for mission in CONVENTIONAL:
+        amounts = tier.missions.get(mission)
+        if amounts is None:
+            continue
+        if levers.variable_share is not None and amounts.variable > 0:
+            total = scaled(amounts.fixed + amounts.variable, aci_days, days)
+            variable = scaled(amounts.fixed + amounts.variable, levers.variable_share * aci_days, days)
+            fixed = total - variable
+        else:
+            fixed = scaled(amounts.fixed, aci_days, days)
+            variable = scaled(amounts.variable, aci_days, days)
+        snp = scaled(tier.snp_compensation, aci_days, days) if mission is Mission.ACCESS_TO_CARE else ZERO
+        lines[mission] = MissionLine(mission, fixed, snp, variable, None, ZERO, ZERO)
+    for move in moves:
+        source, target = lines.get(move.from_mission), lines.get(move.to_mission)
+        if source is None or target is None:
+            raise ValueError(f"a reallocation names a mission outside the envelope: {move}")
+        lines[move.from_mission] = replace(
+            source, fixed=source.fixed - move.amount, reallocated=source.reallocated - move.amount
+        )
+        lines[move.to_mission] = replace(
+            target, fixed=target.fixed + move.amount, reallocated=target.reallocated + move.amount
+        )
+    for mission, line in lines.items():
+        rate = achievements.get(mission)
+        if rate is not None:
+            lines[mission] = replace(line, achievement=rate, variable_earned=scaled(line.variable_max, rate))
+    return Envelope(
+        year=year,
+        parameters=parameters,
+        tier=tier.tier,
+        population=population,
+        maturity=maturity,
+        aci_days=aci_days,
+        functioning_base=tier.functioning,
+        functioning_reduction=reduction,
+        functioning=functioning,
+        lines=tuple(lines.values()),
+    )

@@ -1,0 +1,1 @@
+"""SQLAlchemy tables and the queries that load the domain's inputs."""
