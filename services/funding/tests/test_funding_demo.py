@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 from cpts_funding.demo import load_demo
 from cpts_funding.domain.eligibility import StatusPeriod, status_at
-from cpts_funding.domain.identifiers import with_luhn_key
 from cpts_funding.main import create_app
 from cpts_funding.refdata import territories
 from cpts_funding.service import spec
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.models import Declaration, Flow, RegistryCpts, RegistryStatus
 from cpts_kit.db import Database
+from cpts_kit.identifiers import with_luhn_key
 from cpts_kit.outbox import OutboxEvent
 from cpts_kit.service import upgrade
 

@@ -12,7 +12,7 @@ from funding_helpers import AJACCIO, PARIS, Api
 from sqlalchemy import select
 
 from cpts_funding.storage.models import Flow
-from cpts_funding.storage.sums import as_cents, from_cents, sum_cents
+from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.outbox import OutboxEvent
 
 SMALL = ["0.01", "0.10", "0.20", "1234567.89", "33.33", "33.33", "33.34"]

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
-from sqlalchemy import Numeric
+from sqlalchemy import BigInteger, ColumnElement, Numeric, cast, func
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # what Numeric(14, 2) holds
@@ -53,3 +53,21 @@ Money = Annotated[
     PlainSerializer(format_money, return_type=str, when_used="always"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,12}\.\d{2}$", "examples": ["121000000.00"]}),
 ]
+
+
+# Sums in SQL that stay exact on both backends: PostgreSQL adds NUMERIC exactly, but SQLite
+# keeps Numeric values as binary floats. Each amount becomes integer cents first
+# (exact for every value Numeric(14, 2) holds), the integers are added, and the result comes
+# back as a Decimal with two decimals.
+
+
+def as_cents(amount: Any) -> ColumnElement[int]:
+    return cast(func.round(amount * 100), BigInteger)
+
+
+def sum_cents(cents_expression: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(cents_expression), 0)
+
+
+def from_cents(value: Any) -> Decimal:
+    return (Decimal(int(value or 0)) * CENT).quantize(CENT)

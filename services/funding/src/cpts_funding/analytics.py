@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cpts_funding import views
 from cpts_funding.api import schemas
 from cpts_funding.domain import overlaps as overlap_rules
-from cpts_funding.domain.amounts import CENT, ZERO
+from cpts_funding.domain.amounts import ZERO
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.flows import FlowKind
 from cpts_funding.domain.missions import Mission
@@ -22,8 +22,8 @@ from cpts_funding.queries import kind_cents, paid_cents, scope
 from cpts_funding.refdata import territories
 from cpts_funding.storage.inputs import load_inputs
 from cpts_funding.storage.models import Flow, RegistryCpts
-from cpts_funding.storage.sums import from_cents, sum_cents
 from cpts_kit.auth import Principal, Role
+from cpts_kit.money import CENT, from_cents, sum_cents
 from cpts_kit.problems import Problem, not_found
 
 FIRST_YEAR = 2019  # the ACI came into force in August 2019

@@ -38,8 +38,8 @@ from cpts_funding.storage.models import (
     RegistryCpts,
     RegistryStatus,
 )
-from cpts_funding.storage.sums import as_cents, from_cents, sum_cents
 from cpts_kit.auth import Principal
+from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.outbox import enqueue
 from cpts_kit.problems import Problem, field_error, invalid, not_found
 from cpts_kit.settings import ServiceSettings

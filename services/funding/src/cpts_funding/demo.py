@@ -49,7 +49,6 @@ from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, aci_days, contract_anniversary, status_at
 from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
-from cpts_funding.domain.identifiers import with_luhn_key
 from cpts_funding.domain.missions import CONVENTIONAL, Mission, Part
 from cpts_funding.refdata import territories
 from cpts_funding.settings import FundingSettings
@@ -64,6 +63,7 @@ from cpts_funding.storage.models import (
     RegistryStatus,
 )
 from cpts_kit.db import Database
+from cpts_kit.identifiers import with_luhn_key
 from cpts_kit.outbox import enqueue
 from cpts_kit.settings import ServiceSettings
 

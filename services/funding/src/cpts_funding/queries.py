@@ -22,8 +22,8 @@ from cpts_funding.domain.missions import Mission, Part
 from cpts_funding.domain.schedule import due_by, payment_schedule
 from cpts_funding.storage.inputs import parameter_versions, policy_levers
 from cpts_funding.storage.models import Declaration, Flow, Funder, Reallocation, RegistryCpts
-from cpts_funding.storage.sums import as_cents, from_cents, sum_cents
 from cpts_kit.auth import Principal
+from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import not_found
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-from cpts_funding.domain.identifiers import siren_problem
+from cpts_kit.identifiers import siren_problem
 from cpts_kit.money import Money
 
 RATE_QUANTUM = Decimal("0.0001")

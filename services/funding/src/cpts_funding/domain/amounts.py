@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-CENT = Decimal("0.01")
+from cpts_kit.money import CENT
+
 ZERO = Decimal("0.00")
 
 

@@ -1,4 +1,4 @@
-"""SIREN check (INSEE rule: 9 digits, Luhn key), for the funders that have one."""
+"""Identifiers of French legal units: the Luhn key of SIREN (and SIRET) numbers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def siren_problem(value: str) -> str | None:
-    """Why ``value`` is not a SIREN, or None."""
+    """Why ``value`` is not a SIREN (9 digits, Luhn key), or None."""
     if not (len(value) == 9 and value.isdigit()):
         return "a SIREN has exactly 9 digits"
     if not luhn_valid(value):
