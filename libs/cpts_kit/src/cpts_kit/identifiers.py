@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import AfterValidator
+
 
 def luhn_valid(digits: str) -> bool:
     total = 0
@@ -30,3 +34,13 @@ def with_luhn_key(stem: str) -> str:
         if luhn_valid(stem + key):
             return stem + key
     raise AssertionError("unreachable: one key digit always fits")
+
+
+def _valid_siren(value: str) -> str:
+    if problem := siren_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+# A SIREN field of a request body: 422 with the reason when the digits or the key are wrong.
+Siren = Annotated[str, AfterValidator(_valid_siren)]

@@ -16,31 +16,38 @@ MAX_AMOUNT = Decimal("999999999999.99")  # what Numeric(14, 2) holds
 MoneyColumn = Numeric(14, 2, asdecimal=True)
 
 
-def to_money(value: Any) -> Decimal:
-    """Parse an amount given as a decimal string (``"12.5"``, ``"-3.10"``) or an integer.
+def parse_decimal(value: Any, *, places: int, what: str, example: str) -> Decimal:
+    """A decimal given as a string (``"12.5"``) or an integer, with at most ``places`` decimals.
 
-    Floats are refused: they cannot carry cents exactly. More than two decimals is refused
-    rather than rounded, so that no cent is ever invented or lost silently."""
+    Floats are refused: they cannot carry decimals exactly. Extra decimals are refused rather
+    than rounded, so that nothing is ever invented or lost silently."""
     if isinstance(value, bool | float):
-        raise ValueError("amounts are decimal strings such as 1234.50, never floating-point numbers")
+        raise ValueError(f"{what}s are decimal strings such as {example}, never floating-point numbers")
     if isinstance(value, Decimal):
-        amount = value
+        number = value
     elif isinstance(value, int):
-        amount = Decimal(value)
+        number = Decimal(value)
     elif isinstance(value, str):
         try:
-            amount = Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation as exc:
-            raise ValueError(f"{value!r} is not a decimal amount") from exc
+            raise ValueError(f"{value!r} is not a decimal {what}") from exc
     else:
-        raise ValueError("an amount is a decimal string such as 1234.50")
-    if not amount.is_finite():
-        raise ValueError("an amount must be finite")
-    if amount != amount.quantize(CENT):
-        raise ValueError("an amount has at most two decimals (cents)")
+        raise ValueError(f"{what}s are decimal strings such as {example}")
+    if not number.is_finite():
+        raise ValueError(f"{what}s must be finite")
+    quantum = Decimal(1).scaleb(-places)
+    if number != number.quantize(quantum):
+        raise ValueError(f"{what}s have at most {places} decimals")
+    return number.quantize(quantum)
+
+
+def to_money(value: Any) -> Decimal:
+    """Parse an amount: a decimal string (``"12.5"``, ``"-3.10"``) or an integer, in cents."""
+    amount = parse_decimal(value, places=2, what="amount", example="1234.50")
     if abs(amount) > MAX_AMOUNT:
         raise ValueError(f"an amount is at most {MAX_AMOUNT} in absolute value")
-    return amount.quantize(CENT)
+    return amount
 
 
 def format_money(amount: Decimal) -> str:

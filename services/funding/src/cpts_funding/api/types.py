@@ -1,15 +1,17 @@
-"""Field types of the public contract: positive amounts, rates (decimal strings, never floats),
-fiscal years, SIREN and identifiers."""
+"""Field types of the public contract: positive amounts, rates (decimal strings, never
+floats), fiscal years, SIREN (the kit's, re-exported) and identifiers."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-from cpts_kit.identifiers import siren_problem
-from cpts_kit.money import Money
+from cpts_kit.identifiers import Siren
+from cpts_kit.money import Money, parse_decimal
+
+__all__ = ["FiscalYear", "Identifier", "Name", "NonNegativeMoney", "PositiveMoney", "Rate", "Siren"]
 
 RATE_QUANTUM = Decimal("0.0001")
 
@@ -17,24 +19,10 @@ RATE_QUANTUM = Decimal("0.0001")
 def to_rate(value: Any) -> Decimal:
     """A share between 0 and 1 given as a decimal string (``"0.75"``) or 0/1; at most four
     decimals. Floats are refused like for amounts: ``0.1`` is not exactly one tenth."""
-    if isinstance(value, bool | float):
-        raise ValueError("rates are decimal strings such as 0.75, never floating-point numbers")
-    if isinstance(value, int):
-        rate = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            rate = Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise ValueError(f"{value!r} is not a decimal rate") from exc
-    elif isinstance(value, Decimal):
-        rate = value
-    else:
-        raise ValueError("a rate is a decimal string such as 0.75")
-    if not rate.is_finite() or not (Decimal(0) <= rate <= Decimal(1)):
+    rate = parse_decimal(value, places=4, what="rate", example="0.75")
+    if not (Decimal(0) <= rate <= Decimal(1)):
         raise ValueError("a rate is between 0 and 1")
-    if rate != rate.quantize(RATE_QUANTUM):
-        raise ValueError("a rate has at most four decimals")
-    return rate.quantize(RATE_QUANTUM)
+    return rate
 
 
 def format_rate(rate: Decimal) -> str:
@@ -65,13 +53,6 @@ PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 NonNegativeMoney = Annotated[Money, AfterValidator(_not_negative)]
 
 
-def _siren(value: str) -> str:
-    if problem := siren_problem(value):
-        raise ValueError(problem)
-    return value
-
-
-Siren = Annotated[str, AfterValidator(_siren)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 FiscalYear = Annotated[int, Field(strict=True, ge=2019, le=2100, description="Fiscal (calendar) year")]

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from cpts_registry.domain.identifiers import finess_problem, siren_problem, siret_problem
+from cpts_kit.identifiers import Siren
+from cpts_registry.domain.identifiers import finess_problem, siret_problem
 from cpts_registry.domain.lifecycle import Status
 from cpts_registry.domain.professions import BoardRole, Profession
 from cpts_registry.domain.tiers import SizeTier
@@ -33,7 +34,6 @@ def _checked(check: Callable[[str], str | None]) -> AfterValidator:
     return AfterValidator(validate)
 
 
-Siren = Annotated[str, _checked(siren_problem)]
 Finess = Annotated[str, _checked(finess_problem)]
 
 
