@@ -37,6 +37,7 @@ class ThingHappened(EventPayload):
 def make_settings(state_dir: Path, bootstrap: str = UNREACHABLE, **overrides: Any) -> KitTestSettings:
     values: dict[str, Any] = {
         "state_dir": state_dir,
+        "embedded": True,
         "kafka_bootstrap": bootstrap,
         "kafka_request_timeout_ms": 3000,
         "relay_interval_seconds": 0.1,

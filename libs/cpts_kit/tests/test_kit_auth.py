@@ -4,6 +4,7 @@ their territory claims; what each principal may see."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +15,12 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from kit_helpers import make_settings
 from sqlalchemy import Column, MetaData, String, Table, select
 
-from cpts_kit.auth import Principal, Role, TokenVerifier, issue_dev_token
+from cpts_kit.auth import Principal, Role, TokenVerifier, VerifiedTokens, issue_dev_token
 from cpts_kit.db import Database
 from cpts_kit.problems import Problem
 
@@ -287,3 +288,207 @@ async def test_a_jwks_endpoint_verifies_the_identity_provider_tokens(
     await refused(verifier, sign(ec.generate_private_key(ec.SECP256R1()), "key-unknown"))
     await refused(verifier, sign(signing_key, "key-1", aud="another-platform"))
     await refused(verifier, issue_dev_token(settings, role="cnam"))  # no kid, not an IdP key
+
+
+# -- hostile tokens: every one is a 401, never a 500 --------------------------------------
+
+
+@pytest.fixture
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+async def test_an_algorithm_of_another_key_type_is_refused(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
+    settings = make_settings(tmp_path)
+    verifier = TokenVerifier(settings)  # the development key: EC P-256
+    claims = {"sub": "x", "role": "cnam", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}
+    for token in (
+        jwt.encode(claims, rsa_key, algorithm="RS256"),
+        jwt.encode(claims, rsa_key, algorithm="PS256"),
+        jwt.encode(claims, "a-shared-secret-of-32-bytes-long!!", algorithm="HS256"),
+        jwt.encode(claims, ec.generate_private_key(ec.SECP384R1()), algorithm="ES384"),
+    ):
+        problem = await refused(verifier, token)
+        assert "alg value is not allowed" in problem.detail
+    # The other way round: an RSA key configured, a token whose header says ES256.
+    pem = tmp_path / "rsa.pem"
+    pem.write_bytes(
+        rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    rsa_verifier = TokenVerifier(make_settings(tmp_path, jwt_public_key_file=pem))
+    await refused(rsa_verifier, issue_dev_token(settings, role="cnam"))
+    assert (await rsa_verifier.verify(jwt.encode(claims, rsa_key, algorithm="RS256"))).role is Role.CNAM
+
+
+async def test_a_jwks_kid_of_another_key_type_is_refused(
+    tmp_path: Path, jwks: JwksServer, signing_key: ec.EllipticCurvePrivateKey, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    jwks.publish("ec-1", signing_key)
+    jwks.keys.append({**RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True), "kid": "rsa-1", "use": "sig"})
+    verifier = TokenVerifier(make_settings(tmp_path, jwks_url=jwks.url))
+    await refused(verifier, sign(signing_key, "rsa-1"))  # an ES256 token naming the RSA key
+    now = int(time.time())
+    claims = {"sub": "x", "role": "cnam", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 60}
+    await refused(verifier, jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "ec-1"}))
+    assert (await verifier.verify(jwt.encode(claims, rsa_key, "RS256", headers={"kid": "rsa-1"}))).role is Role.CNAM
+    assert (await verifier.verify(sign(signing_key, "ec-1"))).role is Role.CNAM
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"role": "ars", "region": ["94", "11"]},
+        {"role": "ars", "region": 94},
+        {"role": "ars", "region": {"code": "94"}},
+        {"role": "ars", "region": "x" * 500},
+        {"role": "cpam", "departements": 13},
+        {"role": "cpam", "departement": [13, 84]},
+        {"role": "cpam", "departement": {"13": True}},
+        {"role": "cpam", "departement": ["13"] * 1000},
+        {"role": "cpts", "cpts": 42},
+        {"role": "cpts", "cpts": ["cpts-1"]},
+        {"role": ["cnam"]},
+        {"role": {"name": "cnam"}},
+        {"role": "cnam", "sub": 12},
+    ],
+    ids=lambda c: "-".join(f"{k}={type(v).__name__}" for k, v in c.items()),
+)
+async def test_claims_of_the_wrong_type_are_refused(
+    tmp_path: Path, signing_key: ec.EllipticCurvePrivateKey, claims: dict[str, Any]
+) -> None:
+    pem = tmp_path / "idp.pem"
+    pem.write_bytes(
+        signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    await refused(TokenVerifier(make_settings(tmp_path, jwt_public_key_file=pem)), sign(signing_key, **claims))
+
+
+async def test_a_huge_token_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_token_bytes=4096)
+    token = issue_dev_token(settings, role="cpts", cpts="c" * 5000)
+    problem = await refused(TokenVerifier(settings), token)
+    assert "longer than 4096 bytes" in problem.detail
+    assert (await TokenVerifier(settings).verify(issue_dev_token(settings, role="cnam"))).role is Role.CNAM
+
+
+async def test_a_token_expiring_too_far_ahead_is_refused(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_token_lifetime_seconds=3600)
+    verifier = TokenVerifier(settings)
+    problem = await refused(verifier, issue_dev_token(settings, role="cnam", ttl_seconds=3600 * 24 * 365))
+    assert "expires more than 3600 seconds" in problem.detail
+    assert (await verifier.verify(issue_dev_token(settings, role="cnam", ttl_seconds=3000))).role is Role.CNAM
+
+
+def _app_with_a_protected_route(settings: Any) -> Any:
+    from fastapi import APIRouter, Depends
+
+    from cpts_kit.app import create_service_app
+    from cpts_kit.auth import current_principal
+
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(caller: Principal = Depends(current_principal)) -> dict[str, str]:  # noqa: B008
+        return {"role": caller.role.value}
+
+    return create_service_app(settings, title="t", description="t", version="0", routers=[router], background=False)
+
+
+async def test_hostile_tokens_answer_401_problems_over_http(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    import httpx
+
+    settings = make_settings(tmp_path)
+    app = _app_with_a_protected_route(settings)
+    now = int(time.time())
+    base = {"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 60}
+    key = serialization.load_pem_private_key(settings.dev_private_key_file.read_bytes(), None)
+    tokens = {
+        "rs256 against the EC key": jwt.encode({**base, "role": "cnam"}, rsa_key, algorithm="RS256"),
+        "region as a list": jwt.encode({**base, "role": "ars", "region": ["94"]}, key, algorithm="ES256"),  # type: ignore[arg-type]
+        "departements as an int": jwt.encode({**base, "role": "cpam", "departements": 13}, key, algorithm="ES256"),  # type: ignore[arg-type]
+        "a year-long token": issue_dev_token(settings, role="cnam", ttl_seconds=3600 * 24 * 365),
+        "a huge token": "a" * 20_000,
+    }
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        for what, token in tokens.items():
+            answer = await c.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401, what
+            assert answer.headers["content-type"] == "application/problem+json", what
+            assert answer.json()["type"] == "/problems/unauthorized", what
+        good = await c.get("/whoami", headers={"Authorization": "Bearer " + issue_dev_token(settings, role="dgos")})
+        assert good.json() == {"role": "dgos"}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+# -- the verification cache ---------------------------------------------------------------
+
+
+async def test_a_verified_token_is_cached_until_it_expires(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    verifier = TokenVerifier(settings)
+    token = issue_dev_token(settings, role="ars", region="94")
+    first = await verifier.verify(token)
+    assert len(verifier.cache) == 1
+    assert await verifier.verify(token) is first  # the cached principal, not a second decoding
+    assert verifier.cache.get(token, time.time() + 9 * 3600) is None  # past its exp, it is gone
+    assert len(verifier.cache) == 0
+    await refused(verifier, issue_dev_token(settings, role="cnam", ttl_seconds=-5))
+    assert len(verifier.cache) == 0  # refused tokens are never kept
+
+
+def test_the_cache_is_bounded_and_keyed_by_a_hash() -> None:
+    cache = VerifiedTokens(capacity=2)
+    now = time.time()
+    for n in range(3):
+        cache.put(f"token-{n}", Principal(f"s{n}", Role.CNAM), now + 60)
+    assert len(cache) == 2
+    assert cache.get("token-0", now) is None  # the least recently used left
+    assert cache.get("token-2", now) == Principal("s2", Role.CNAM)
+    assert all(len(k) == 32 for k in cache._entries)  # SHA-256 digests, not the tokens
+
+
+# -- the development key and embedded mode ------------------------------------------------
+
+
+def test_the_dev_key_is_created_private_and_once_across_racing_processes(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cpts_kit.auth import ensure_dev_key
+
+    previous = os.umask(0)  # a permissive umask must not make it readable, even for an instant
+    opened: list[tuple[str, int]] = []
+    real_open = os.open
+
+    def recording_open(path: Any, flags: int, mode: int = 0o777, *args: Any, **kwargs: Any) -> int:
+        opened.append((str(path), mode))
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    try:
+        os.open = recording_open  # type: ignore[assignment]
+        settings = make_settings(tmp_path / "state")
+        with ThreadPoolExecutor(8) as pool:
+            paths = list(pool.map(lambda _: ensure_dev_key(settings), range(8)))
+    finally:
+        os.open = real_open  # type: ignore[assignment]
+        os.umask(previous)
+    key = settings.dev_private_key_file
+    assert set(paths) == {key}
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert opened and all(mode == 0o600 for _, mode in opened)
+    assert [p.name for p in key.parent.iterdir()] == [key.name]  # no temporary file left
+
+
+def test_outside_embedded_mode_a_service_without_a_key_refuses_to_start(tmp_path: Path) -> None:
+    from cpts_kit.auth import KeyNotConfigured
+
+    settings = make_settings(tmp_path, embedded=False)
+    with pytest.raises(KeyNotConfigured, match="CPTS_JWT_PUBLIC_KEY_FILE or CPTS_JWKS_URL"):
+        TokenVerifier(settings)
+    with pytest.raises(KeyNotConfigured):
+        _app_with_a_protected_route(settings)
+    assert not settings.dev_private_key_file.exists()  # no development key was made either

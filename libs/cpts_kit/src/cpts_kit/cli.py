@@ -101,6 +101,8 @@ def contracts(
     """Export (or check) each service's OpenAPI document and event JSON Schemas."""
     from cpts_kit.contracts import export_all
 
+    os.environ.setdefault("CPTS_EMBEDDED", "true")  # the apps are built for their OpenAPI, never served
+
     stale = export_all(service.discover(), out, check=check)
     if check and stale:
         typer.echo("out of date: " + ", ".join(str(p) for p in stale), err=True)
@@ -114,6 +116,7 @@ def run(
     embedded_broker: Annotated[bool, typer.Option("--embedded-broker/--external-broker")] = True,
 ) -> None:
     """Start the whole platform on this machine: broker, every installed service, demo data."""
+    os.environ.setdefault("CPTS_EMBEDDED", "true")  # the services (children too) may use the development key
     kit = KitSettings()
     kit.state_dir.mkdir(parents=True, exist_ok=True)
     specs = service.discover()

@@ -43,10 +43,19 @@ class ServiceSettings(BaseSettings):
     broker_check_interval_seconds: float = 5.0
     consumer_max_attempts: int = 3
 
+    # Embedded mode: the platform on a developer's machine (`cpts run` sets CPTS_EMBEDDED=true,
+    # and so do the tests). Only there may a service verify tokens with the development key
+    # under state_dir; otherwise it refuses to start without a public key file or a JWKS URL.
+    embedded: bool = False
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None
     jwt_issuer: str = "cpts-dev"
     jwt_audience: str = "cpts-platform"
+    # Bearer tokens: longer ones, or ones expiring further ahead, are refused (401).
+    max_token_bytes: int = 8192
+    max_token_lifetime_seconds: int = 24 * 3600
+    # Verified tokens kept (by SHA-256, until they expire) so a token is checked once.
+    token_cache_size: int = 10_000
 
     max_body_bytes: int = 2_000_000
     log_level: str = "INFO"

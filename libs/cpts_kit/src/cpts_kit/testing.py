@@ -22,6 +22,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from cpts_kit.broker import EmbeddedBroker, free_port, stop_client
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run the services in embedded mode (the development key signs their tokens)."""
+    os.environ.setdefault("CPTS_EMBEDDED", "true")
+
+
 POSTGRES_ADMIN_URL = os.environ.get("CPTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
