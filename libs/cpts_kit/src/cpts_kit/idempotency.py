@@ -2,6 +2,12 @@
 
 The first answer to a (caller, key) is stored in the same transaction as the change it made.
 The same key with the same request replays that answer; with a different request it is a 422.
+
+A key belongs to one caller: the scope is the SHA-256 of the caller's whole identity (subject,
+role, region, départements, CPTS), so no two callers can share keys however long their
+subjects. A replay is an answer like any other: routers call :meth:`Idempotency.replay` only
+after they have authorised the caller for the request (its role, and the territory of the CPTS
+the body or the path names), so a replay never answers a caller who may not act on that CPTS.
 """
 
 from __future__ import annotations
@@ -34,12 +40,22 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def scope_of(principal: Principal) -> str:
+    """The caller's whole identity, hashed: the scope of its idempotency keys."""
+    identity = [
+        principal.subject,
+        principal.role.value,
+        principal.region,
+        sorted(principal.departements),
+        principal.cpts_id,
+    ]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+
+
 class Idempotency:
     def __init__(self, key: str | None, principal: Principal, endpoint: str) -> None:
         self.key = key
-        # Keys belong to one caller: the subject, its role and its territory.
-        territory = principal.region or ",".join(sorted(principal.departements)) or principal.cpts_id or "national"
-        self.principal = f"{principal.subject}:{principal.role.value}:{territory}"[:200]
+        self.principal = scope_of(principal)
         self.endpoint = endpoint
         self._hash = ""
 

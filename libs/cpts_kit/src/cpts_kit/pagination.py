@@ -10,6 +10,8 @@ from pydantic import BaseModel
 T = TypeVar("T")
 
 MAX_LIMIT = 500
+# Deeper than any list of the platform; past it (or past a 64-bit integer) a 422, never a 500.
+MAX_OFFSET = 10_000_000
 
 
 class Page(BaseModel, Generic[T]):
@@ -26,6 +28,6 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
