@@ -1,9 +1,12 @@
 """The registry's use cases: each validates, changes state and enqueues its event in the
-caller's transaction (the transactional outbox), then the caller commits."""
+caller's transaction (the transactional outbox), then the caller commits.
+
+They take plain inputs (the dataclasses below) and return the stored CPTS or their own result
+types; the routers parse requests into these and shape the HTTP answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import delete, func, select
@@ -14,14 +17,60 @@ from cpts_kit.auth import Principal
 from cpts_kit.outbox import enqueue
 from cpts_kit.problems import Problem, field_error, invalid, not_found
 from cpts_kit.settings import ServiceSettings
-from cpts_registry.api import schemas
 from cpts_registry.domain.identifiers import siret_problem
-from cpts_registry.domain.lifecycle import LABELS_FR, Status, TransitionRefused, check_transition, next_anniversary
-from cpts_registry.domain.professions import is_health_profession
+from cpts_registry.domain.lifecycle import Status, TransitionRefused, check_transition
+from cpts_registry.domain.professions import BoardRole, Profession, is_health_profession
 from cpts_registry.domain.tiers import SizeTier, size_tier
 from cpts_registry.events import payloads
 from cpts_registry.refdata import load_reference
 from cpts_registry.storage.models import BoardMember, Cpts, MemberCount, StatusChange, TerritoryCommune
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    siren: str
+    region: str
+    departement: str
+    communes: list[str]
+    intention_letter_signed_on: date
+    siret: str | None = None
+    finess: str | None = None
+    legal_form: str = "association"
+    attachment_cpam: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: Status
+    effective_date: date
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Members:
+    cpts_id: str
+    year: int
+    counts: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
+class BoardSeat:
+    name: str
+    role: str
+    profession: str
+    health_profession: bool = False
+
+
+@dataclass(frozen=True)
+class Governance:
+    cpts_id: str
+    board: list[BoardSeat] = field(default_factory=list)
+
+    @property
+    def non_health_members(self) -> int:
+        return sum(not m.health_profession for m in self.board)
 
 
 @dataclass(frozen=True)
@@ -71,43 +120,6 @@ def check_place(region: str, departement: str) -> None:
         )
 
 
-def summary(cpts: Cpts, today: date) -> schemas.CptsSummary:
-    status = Status(cpts.status)
-    return schemas.CptsSummary(
-        id=cpts.id,
-        name=cpts.name,
-        siren=cpts.siren,
-        siret=cpts.siret,
-        finess=cpts.finess,
-        legal_form=cpts.legal_form,
-        region=cpts.region,
-        departement=cpts.departement,
-        attachment_ars=cpts.region,
-        attachment_cpam=cpts.attachment_cpam,
-        status=status,
-        status_label=LABELS_FR[status],
-        status_since=cpts.status_since,
-        aci_signed_on=cpts.aci_signed_on,
-        contract_anniversary=next_anniversary(cpts.aci_signed_on, today)
-        if cpts.aci_signed_on and status in (Status.ACI_SIGNED, Status.SUSPENDED)
-        else None,
-        population=cpts.population,
-        size_tier=SizeTier(cpts.size_tier),
-        version=cpts.version,
-    )
-
-
-def detail(cpts: Cpts, today: date) -> schemas.CptsDetail:
-    return schemas.CptsDetail(
-        **summary(cpts, today).model_dump(),
-        communes=sorted(t.commune for t in cpts.territory),
-        status_history=[
-            schemas.StatusEntry(status=Status(h.status), effective_date=h.effective_date, reason=h.reason)
-            for h in cpts.history
-        ],
-    )
-
-
 def where(cpts: Cpts) -> dict[str, str]:
     """The fields every registry event carries so consumers can scope it."""
     return {"cpts_id": cpts.id, "region": cpts.region, "departement": cpts.departement}
@@ -145,16 +157,22 @@ async def load_visible(session: AsyncSession, principal: Principal, cpts_id: str
     return cpts
 
 
-async def register(
-    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: schemas.CptsCreate, today: date
-) -> Cpts:
-    check_place(body.region, body.departement)
-    if not principal.sees(region=body.region, departement=body.departement, cpts_id=None):
+def authorise_place(principal: Principal, region: str, departement: str) -> None:
+    """A known region and département, inside the caller's territory (403 otherwise): checked
+    before anything else, an idempotent replay included."""
+    check_place(region, departement)
+    if not principal.sees(region=region, departement=departement, cpts_id=None):
         raise Problem(
             403,
-            f"Region {body.region} / département {body.departement} is outside your territory",
+            f"Region {region} / département {departement} is outside your territory",
             type_="/problems/outside-territory",
         )
+
+
+async def register(
+    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: Registration, today: date
+) -> Cpts:
+    authorise_place(principal, body.region, body.departement)
     if body.intention_letter_signed_on > today:
         raise invalid("intention_letter_signed_on", "in the future", "future_date")
     existing = await session.scalar(select(Cpts.id).where(Cpts.siren == body.siren))
@@ -166,7 +184,7 @@ async def register(
         siren=body.siren,
         siret=body.siret,
         finess=body.finess,
-        legal_form=body.legal_form.value,
+        legal_form=body.legal_form,
         region=body.region,
         departement=body.departement,
         attachment_cpam=body.attachment_cpam or body.departement,
@@ -187,22 +205,26 @@ async def register(
     return cpts
 
 
-async def patch(
-    session: AsyncSession, settings: ServiceSettings, principal: Principal, cpts: Cpts, body: schemas.CptsPatch
-) -> Cpts:
-    changes = body.model_dump(exclude_unset=True)
+async def patch(session: AsyncSession, settings: ServiceSettings, cpts: Cpts, changes: dict[str, object]) -> Cpts:
+    """Apply the given identity attributes (plain values; a None clears an optional one)."""
     if not changes:
         return cpts
+    for name in ("name", "siren", "legal_form", "attachment_cpam"):
+        if name in changes and changes[name] is None:
+            raise invalid(name, "may not be null", "null", detail=f"{name} cannot be removed")
     cpam = changes.get("attachment_cpam")
-    if cpam is not None and load_reference().departement_region(cpam) != cpts.region:
+    if cpam is not None and load_reference().departement_region(str(cpam)) != cpts.region:
         raise invalid("attachment_cpam", "not in the CPTS's region", "outside_region")
-    if changes.get("siret") is not None and (problem := siret_problem(changes["siret"], cpts.siren)):
+    siren = str(changes.get("siren") or cpts.siren)
+    if siren != cpts.siren:
+        holder = await session.scalar(select(Cpts.id).where(Cpts.siren == siren, Cpts.id != cpts.id))
+        if holder is not None:
+            raise Problem(409, f"A CPTS with SIREN {siren} is already registered", type_="/problems/duplicate-siren")
+    siret = changes.get("siret", cpts.siret)
+    if siret is not None and (problem := siret_problem(str(siret), siren)):
         raise invalid("siret", problem, "invalid_siret", detail=problem)
-    for field in ("name", "legal_form", "attachment_cpam"):
-        if field in changes and changes[field] is None:
-            raise invalid(field, "may not be null", "null", detail=f"{field} cannot be removed")
-    for field, value in changes.items():
-        setattr(cpts, field, value.value if hasattr(value, "value") else value)
+    for name, value in changes.items():
+        setattr(cpts, name, value)
     cpts.version += 1
     await session.flush()
     enqueue(session, settings, cpts.id, payloads.CptsUpdated(**snapshot_fields(cpts)))
@@ -214,7 +236,7 @@ async def transition(
     settings: ServiceSettings,
     principal: Principal,
     cpts: Cpts,
-    body: schemas.TransitionRequest,
+    body: Transition,
     today: date,
 ) -> Cpts:
     current = Status(cpts.status)
@@ -259,12 +281,10 @@ async def transition(
     return cpts
 
 
-async def set_territory(
-    session: AsyncSession, settings: ServiceSettings, cpts: Cpts, body: schemas.TerritoryRequest
-) -> Territory:
+async def set_territory(session: AsyncSession, settings: ServiceSettings, cpts: Cpts, communes: list[str]) -> Territory:
     if cpts.status == Status.DISSOLVED.value:
         raise Problem(409, "A dissolved CPTS has no territory to change", type_="/problems/dissolved")
-    territory = resolve_territory(body.communes, cpts.region)
+    territory = resolve_territory(communes, cpts.region)
     await session.execute(delete(TerritoryCommune).where(TerritoryCommune.cpts_id == cpts.id))
     session.add_all([TerritoryCommune(cpts_id=cpts.id, commune=c) for c in territory.communes])
     cpts.population = territory.population
@@ -286,44 +306,39 @@ async def set_territory(
 
 
 async def report_members(
-    session: AsyncSession, settings: ServiceSettings, cpts: Cpts, year: int, body: schemas.MembersRequest
-) -> schemas.MembersView:
-    counts = {p: n for p, n in sorted(body.counts.items()) if n > 0}
+    session: AsyncSession, settings: ServiceSettings, cpts: Cpts, year: int, reported: dict[str, int]
+) -> Members:
+    counts = {p: n for p, n in sorted(reported.items()) if n > 0}
     await session.execute(delete(MemberCount).where(MemberCount.cpts_id == cpts.id, MemberCount.year == year))
-    session.add_all([MemberCount(cpts_id=cpts.id, year=year, profession=p.value, count=n) for p, n in counts.items()])
+    session.add_all([MemberCount(cpts_id=cpts.id, year=year, profession=p, count=n) for p, n in counts.items()])
     await session.flush()
-    view = schemas.MembersView(cpts_id=cpts.id, year=year, counts=counts, total=sum(counts.values()))
+    members = Members(cpts_id=cpts.id, year=year, counts=counts, total=sum(counts.values()))
     enqueue(
         session,
         settings,
         cpts.id,
-        payloads.MembersReported(
-            **where(cpts),
-            year=year,
-            counts=counts,
-            total=view.total,
-        ),
+        payloads.MembersReported(**where(cpts), year=year, counts=counts, total=members.total),
     )
-    return view
+    return members
 
 
-async def members_of(session: AsyncSession, cpts: Cpts, year: int | None = None) -> list[schemas.MembersView]:
+async def members_of(session: AsyncSession, cpts: Cpts, year: int | None = None) -> list[Members]:
     query = select(MemberCount).where(MemberCount.cpts_id == cpts.id).order_by(MemberCount.year, MemberCount.profession)
     if year is not None:
         query = query.where(MemberCount.year == year)
     by_year: dict[int, dict[str, int]] = {}
     for row in await session.scalars(query):
         by_year.setdefault(row.year, {})[row.profession] = row.count
-    return [schemas.MembersView(cpts_id=cpts.id, year=y, counts=c, total=sum(c.values())) for y, c in by_year.items()]
+    return [Members(cpts_id=cpts.id, year=y, counts=c, total=sum(c.values())) for y, c in by_year.items()]
 
 
 async def set_governance(
-    session: AsyncSession, settings: ServiceSettings, cpts: Cpts, body: schemas.GovernanceRequest
-) -> schemas.GovernanceView:
+    session: AsyncSession, settings: ServiceSettings, cpts: Cpts, seats: list[BoardSeat]
+) -> Governance:
     await session.execute(delete(BoardMember).where(BoardMember.cpts_id == cpts.id))
     board = [
-        schemas.BoardMemberOut(**m.model_dump(), health_profession=is_health_profession(m.profession))
-        for m in body.board
+        BoardSeat(m.name, m.role, m.profession, health_profession=is_health_profession(Profession(m.profession)))
+        for m in seats
     ]
     session.add_all(
         [
@@ -331,40 +346,43 @@ async def set_governance(
                 cpts_id=cpts.id,
                 position=i,
                 name=m.name,
-                role=m.role.value,
-                profession=m.profession.value,
+                role=m.role,
+                profession=m.profession,
                 health_profession=m.health_profession,
             )
             for i, m in enumerate(board)
         ]
     )
     await session.flush()
-    view = schemas.GovernanceView(
-        cpts_id=cpts.id, board=board, non_health_members=sum(not m.health_profession for m in board)
-    )
+    governance = Governance(cpts_id=cpts.id, board=board)
     enqueue(
         session,
         settings,
         cpts.id,
         payloads.GovernanceUpdated(
             **where(cpts),
-            board=[payloads.BoardMemberData(**m.model_dump()) for m in board],
-            non_health_members=view.non_health_members,
+            board=[
+                payloads.BoardMemberData(
+                    name=m.name,
+                    role=BoardRole(m.role),
+                    profession=Profession(m.profession),
+                    health_profession=m.health_profession,
+                )
+                for m in board
+            ],
+            non_health_members=governance.non_health_members,
         ),
     )
-    return view
+    return governance
 
 
-async def governance_of(session: AsyncSession, cpts: Cpts) -> schemas.GovernanceView:
-    rows = list(
-        await session.scalars(select(BoardMember).where(BoardMember.cpts_id == cpts.id).order_by(BoardMember.position))
+async def governance_of(session: AsyncSession, cpts: Cpts) -> Governance:
+    rows = await session.scalars(
+        select(BoardMember).where(BoardMember.cpts_id == cpts.id).order_by(BoardMember.position)
     )
-    board = [
-        schemas.BoardMemberOut(name=r.name, role=r.role, profession=r.profession, health_profession=r.health_profession)
-        for r in rows
-    ]
-    return schemas.GovernanceView(
-        cpts_id=cpts.id, board=board, non_health_members=sum(not m.health_profession for m in board)
+    return Governance(
+        cpts_id=cpts.id,
+        board=[BoardSeat(r.name, r.role, r.profession, health_profession=r.health_profession) for r in rows],
     )
 
 

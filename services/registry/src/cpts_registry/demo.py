@@ -23,7 +23,6 @@ from cpts_kit.auth import Principal, Role
 from cpts_kit.db import Database
 from cpts_kit.settings import ServiceSettings
 from cpts_registry import commands
-from cpts_registry.api import schemas
 from cpts_registry.domain.identifiers import with_luhn_key
 from cpts_registry.domain.lifecycle import Status
 from cpts_registry.domain.professions import BoardRole, Profession
@@ -236,16 +235,18 @@ def _siren(rng: random.Random, used: set[str]) -> str:
             return siren
 
 
-def _board(rng: random.Random, with_non_health: bool) -> list[schemas.BoardMemberIn]:
+def _board(rng: random.Random, with_non_health: bool) -> list[commands.BoardSeat]:
     roles = [BoardRole.PRESIDENT, BoardRole.VICE_PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY]
     roles += [BoardRole.MEMBER] * rng.randint(2, 6)
     board = []
     for index, role in enumerate(roles):
         profession = rng.choice(LEADING) if index < 4 else rng.choice(list(MEMBERS_PER_100K)[:9])
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        board.append(schemas.BoardMemberIn(name=name, role=role, profession=profession))
+        board.append(commands.BoardSeat(name=name, role=role.value, profession=profession.value))
     if with_non_health:
-        board[-1] = schemas.BoardMemberIn(name=board[-1].name, role=BoardRole.MEMBER, profession=rng.choice(NON_HEALTH))
+        board[-1] = commands.BoardSeat(
+            name=board[-1].name, role=BoardRole.MEMBER.value, profession=rng.choice(NON_HEALTH).value
+        )
     return board
 
 
@@ -315,7 +316,7 @@ async def _load_one(
     )
     siren = _siren(rng, used)
     dep = territory.departement
-    body = schemas.CptsCreate(
+    body = commands.Registration(
         name=territory.name,
         siren=siren,
         siret=with_luhn_key(siren + "0001"),
@@ -333,10 +334,10 @@ async def _load_one(
         for year in range(signed.year, TODAY.year + 1):
             maturity = min(1.0, 0.45 + 0.18 * (year - signed.year))
             counts = _members(rng, territory.population, maturity)
-            await commands.report_members(session, settings, cpts, year, schemas.MembersRequest(counts=counts))
+            await commands.report_members(session, settings, cpts, year, {p.value: n for p, n in counts.items()})
     if validated_on is not None:
         board = _board(rng, with_non_health=rng.random() < 0.08)
-        await commands.set_governance(session, settings, cpts, schemas.GovernanceRequest(board=board))
+        await commands.set_governance(session, settings, cpts, board)
 
 
 async def _load_dissolved(
@@ -344,7 +345,7 @@ async def _load_dissolved(
 ) -> None:
     """Former projects that never reached the ACI: they claim communes but cover nothing."""
     letter = date(2020, 1, 15) + timedelta(days=rng.randint(0, 600))
-    body = schemas.CptsCreate(
+    body = commands.Registration(
         name=f"{territory.name} (ancien projet)",
         siren=_siren(rng, used),
         region=territory.region,
@@ -357,6 +358,4 @@ async def _load_dissolved(
 
 
 async def _move(session: AsyncSession, settings: ServiceSettings, cpts: Cpts, to: Status, on: date) -> None:
-    await commands.transition(
-        session, settings, LOADER, cpts, schemas.TransitionRequest(to=to, effective_date=on), TODAY
-    )
+    await commands.transition(session, settings, LOADER, cpts, commands.Transition(to=to, effective_date=on), TODAY)

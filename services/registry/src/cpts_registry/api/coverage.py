@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_registry import queries
+from cpts_registry.access import ACCESS
 from cpts_registry.api import schemas
 from cpts_registry.domain.professions import PROFESSIONS
 
@@ -28,11 +29,13 @@ async def get_coverage(
     """The nation (no parameter), a region or a département: population, covered and uncovered
     population, the uncovered communes ("zones blanches") and the communes claimed by more
     than one active CPTS (every status but dissolved)."""
+    ACCESS.require(caller, "coverage.read")
     return await queries.coverage(session, caller, region=region, departement=departement)
 
 
 @router.get("/professions", response_model=list[schemas.ProfessionView], tags=["reference"], summary="Profession codes")
 async def list_professions(caller: Annotated[Principal, Depends(current_principal)]) -> list[schemas.ProfessionView]:
+    ACCESS.require(caller, "reference.read")
     return [
         schemas.ProfessionView(code=p, label_fr=i.label_fr, health_profession=i.health) for p, i in PROFESSIONS.items()
     ]

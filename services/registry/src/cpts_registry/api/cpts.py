@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_kit.auth import Principal, Role, current_principal
+from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
-from cpts_kit.problems import Problem, invalid
+from cpts_kit.problems import Problem, field_error, invalid
 from cpts_kit.settings import ServiceSettings
 from cpts_registry import commands, queries
-from cpts_registry.api import schemas
+from cpts_registry.access import ACCESS, SELF_SERVICE_FIELDS
+from cpts_registry.api import schemas, views
 from cpts_registry.domain.lifecycle import Status
 from cpts_registry.domain.tiers import SizeTier
 
@@ -26,13 +27,7 @@ Session = Annotated[AsyncSession, Depends(session_dependency)]
 Caller = Annotated[Principal, Depends(current_principal)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (UUID)")]
 Year = Annotated[int, Path(ge=2019, le=2100, description="Reporting year")]
-
-# Who may change what. Reads are open to every role inside its territory.
-CREATORS = (Role.CNAM, Role.DGOS, Role.ARS)
-IDENTITY_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM, Role.CPTS)
-LIFECYCLE_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM)
-TERRITORY_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS)
-DECLARATION_WRITERS = (Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM, Role.CPTS)
+IDENTITY_FIELDS_ROUTE = "through the ARS or the CPAM of the CPTS"
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -63,11 +58,13 @@ async def register_cpts(
     caller: Caller,
     idem: Annotated[Idempotency, Depends(idempotency)],
 ) -> schemas.CptsDetail | JSONResponse:
-    caller.require(*CREATORS)
+    ACCESS.require(caller, "cpts.register")
+    commands.authorise_place(caller, body.region, body.departement)  # before any replay
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
-    cpts = await commands.register(session, _settings(request), caller, body, date.today())
-    view = commands.detail(cpts, date.today())
+    registration = commands.Registration(**body.model_dump(exclude={"legal_form"}), legal_form=body.legal_form.value)
+    cpts = await commands.register(session, _settings(request), caller, registration, date.today())
+    view = views.detail(cpts, date.today())
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/cpts/{cpts.id}"
@@ -87,17 +84,19 @@ async def list_cpts(
     siren: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200, description="Part of the name")] = None,
 ) -> Page[schemas.CptsSummary]:
+    ACCESS.require(caller, "cpts.read")
     filters = queries.CptsFilters(region, departement, status_, size_tier, siren, name)
     rows, total = await queries.list_cpts(session, caller, filters, page)
     today = date.today()
-    return Page(items=[commands.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page(items=[views.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
 async def get_cpts(cpts_id: CptsId, session: Session, caller: Caller, response: Response) -> schemas.CptsDetail:
+    ACCESS.require(caller, "cpts.read")
     cpts = await commands.load_visible(session, caller, cpts_id, full=True)
     response.headers["ETag"] = _etag(cpts.version)
-    return commands.detail(cpts, date.today())
+    return views.detail(cpts, date.today())
 
 
 @router.patch("/{cpts_id}", response_model=schemas.CptsDetail, summary="Change identity attributes")
@@ -111,12 +110,29 @@ async def patch_cpts(
     if_match: Annotated[str | None, Header(description="ETag from a GET, to refuse lost updates")] = None,
 ) -> schemas.CptsDetail:
     cpts = await commands.load_visible(session, caller, cpts_id, full=True)
-    caller.require(*IDENTITY_WRITERS)
+    changes = body.model_dump(exclude_unset=True)
+    _authorise_patch(caller, changes)
     _check_if_match(if_match, cpts.version)
-    await commands.patch(session, _settings(request), caller, cpts, body)
+    plain = {k: (v.value if isinstance(v, schemas.LegalForm) else v) for k, v in changes.items()}
+    await commands.patch(session, _settings(request), cpts, plain)
     await session.commit()
     response.headers["ETag"] = _etag(cpts.version)
-    return commands.detail(cpts, date.today())
+    return views.detail(cpts, date.today())
+
+
+def _authorise_patch(caller: Principal, changes: dict[str, object]) -> None:
+    """The name is the CPTS's own; its identifiers and legal form are the authorities' (a 403
+    naming the fields the caller may not change)."""
+    ACCESS.require(caller, "cpts.update:name")
+    identity = sorted(set(changes) - SELF_SERVICE_FIELDS)
+    if identity and not ACCESS.allows(caller.role, "cpts.update:identity"):
+        raise Problem(
+            403,
+            f"The role {caller.role.value} may not change {', '.join(identity)}: these change {IDENTITY_FIELDS_ROUTE}",
+            type_="/problems/forbidden",
+            errors=[field_error(name, f"changes {IDENTITY_FIELDS_ROUTE}", "forbidden_field") for name in identity],
+            fields=identity,
+        )
 
 
 @router.post("/{cpts_id}/transitions", response_model=schemas.CptsDetail, summary="Move the CPTS along its lifecycle")
@@ -129,12 +145,17 @@ async def transition_cpts(
     idem: Annotated[Idempotency, Depends(idempotency)],
 ) -> schemas.CptsDetail | JSONResponse:
     cpts = await commands.load_visible(session, caller, cpts_id, full=True)
-    caller.require(*LIFECYCLE_WRITERS)
+    # No transition leads back to the intention letter: the authorities learn so from the 409 below.
+    if f"lifecycle:{body.to.value}" in ACCESS:
+        ACCESS.require(caller, f"lifecycle:{body.to.value}")
+    else:
+        ACCESS.require(caller, "lifecycle:dissolved")
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
-    await commands.transition(session, _settings(request), caller, cpts, body, date.today())
+    change = commands.Transition(body.to, body.effective_date, body.reason)
+    await commands.transition(session, _settings(request), caller, cpts, change, date.today())
     await session.refresh(cpts, ["history"])
-    view = commands.detail(cpts, date.today())
+    view = views.detail(cpts, date.today())
     idem.remember(session, 200, view.model_dump(mode="json"))
     await session.commit()
     return view
@@ -142,6 +163,7 @@ async def transition_cpts(
 
 @router.get("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="The communes of the CPTS")
 async def get_territory(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.TerritoryView:
+    ACCESS.require(caller, "cpts.read")
     cpts = await commands.load_visible(session, caller, cpts_id, full=True)
     return schemas.TerritoryView(
         cpts_id=cpts.id,
@@ -156,8 +178,8 @@ async def put_territory(
     cpts_id: CptsId, body: schemas.TerritoryRequest, request: Request, session: Session, caller: Caller
 ) -> schemas.TerritoryView:
     cpts = await commands.load_visible(session, caller, cpts_id)
-    caller.require(*TERRITORY_WRITERS)
-    territory = await commands.set_territory(session, _settings(request), cpts, body)
+    ACCESS.require(caller, "territory.set")
+    territory = await commands.set_territory(session, _settings(request), cpts, body.communes)
     await session.commit()
     return schemas.TerritoryView(
         cpts_id=cpts.id, communes=territory.communes, population=territory.population, size_tier=territory.tier
@@ -166,17 +188,19 @@ async def put_territory(
 
 @router.get("/{cpts_id}/members", response_model=list[schemas.MembersView], summary="Members by profession, every year")
 async def get_members(cpts_id: CptsId, session: Session, caller: Caller) -> list[schemas.MembersView]:
+    ACCESS.require(caller, "cpts.read")
     cpts = await commands.load_visible(session, caller, cpts_id)
-    return await commands.members_of(session, cpts)
+    return [views.members(m) for m in await commands.members_of(session, cpts)]
 
 
 @router.get("/{cpts_id}/members/{year}", response_model=schemas.MembersView, summary="Members by profession for a year")
 async def get_members_year(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.MembersView:
+    ACCESS.require(caller, "cpts.read")
     cpts = await commands.load_visible(session, caller, cpts_id)
     found = await commands.members_of(session, cpts, year)
     if not found:
         raise Problem(404, f"No members reported for {year}", type_="/problems/not-found")
-    return found[0]
+    return views.members(found[0])
 
 
 @router.put("/{cpts_id}/members/{year}", response_model=schemas.MembersView, summary="Report members for a year")
@@ -184,18 +208,20 @@ async def put_members(
     cpts_id: CptsId, year: Year, body: schemas.MembersRequest, request: Request, session: Session, caller: Caller
 ) -> schemas.MembersView:
     cpts = await commands.load_visible(session, caller, cpts_id)
-    caller.require(*DECLARATION_WRITERS)
+    ACCESS.require(caller, "members.report")
     if year > date.today().year:
         raise invalid("year", "in the future", "future_year", location="path", detail=f"{year} is a future year")
-    view = await commands.report_members(session, _settings(request), cpts, year, body)
+    counts = {profession.value: n for profession, n in body.counts.items()}
+    found = await commands.report_members(session, _settings(request), cpts, year, counts)
     await session.commit()
-    return view
+    return views.members(found)
 
 
 @router.get("/{cpts_id}/governance", response_model=schemas.GovernanceView, summary="Board members")
 async def get_governance(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.GovernanceView:
+    ACCESS.require(caller, "cpts.read")
     cpts = await commands.load_visible(session, caller, cpts_id)
-    return await commands.governance_of(session, cpts)
+    return views.governance(await commands.governance_of(session, cpts))
 
 
 @router.put("/{cpts_id}/governance", response_model=schemas.GovernanceView, summary="Replace the board")
@@ -203,7 +229,8 @@ async def put_governance(
     cpts_id: CptsId, body: schemas.GovernanceRequest, request: Request, session: Session, caller: Caller
 ) -> schemas.GovernanceView:
     cpts = await commands.load_visible(session, caller, cpts_id)
-    caller.require(*DECLARATION_WRITERS)
-    view = await commands.set_governance(session, _settings(request), cpts, body)
+    ACCESS.require(caller, "governance.set")
+    seats = [commands.BoardSeat(m.name, m.role.value, m.profession.value) for m in body.board]
+    found = await commands.set_governance(session, _settings(request), cpts, seats)
     await session.commit()
-    return view
+    return views.governance(found)

@@ -70,6 +70,7 @@ class CptsCreate(Strict):
 
 class CptsPatch(Strict):
     name: Name | None = None
+    siren: Siren | None = None
     siret: str | None = None
     finess: Finess | None = None
     legal_form: LegalForm | None = None
