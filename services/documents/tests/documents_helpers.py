@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from cpts_documents.events.registry import apply_registry_event
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.models import Document
-from cpts_kit.auth import issue_dev_token
+from cpts_kit import testing
 from cpts_kit.db import Database
 from cpts_kit.events import CloudEvent
 from cpts_kit.outbox import OutboxEvent
+from cpts_kit.testing import UNREACHABLE
 
 CORPUS = Path(__file__).parent / "fec_corpus"
 VALID_FEC = (CORPUS / "valid_tab.txt").read_bytes()
@@ -34,22 +35,9 @@ CORSE_ID = "11111111-1111-4111-8111-111111111111"
 PARIS_ID = "22222222-2222-4222-8222-222222222222"
 
 
-def make_settings(
-    database_url: str, state_dir: Path, bootstrap: str = "127.0.0.1:1", **extra: Any
-) -> DocumentsSettings:
-    return DocumentsSettings(
-        database_url=database_url,
-        state_dir=state_dir,
-        kafka_bootstrap=bootstrap,
-        relay_interval_seconds=0.1,
-        broker_check_interval_seconds=1.0,
-        kafka_request_timeout_ms=3000,
-        relay_max_backoff_seconds=1.0,
-        log_json=False,
-        overdue_check_interval_seconds=0,
-        overdue_first_year=2024,
-        **extra,
-    )
+def make_settings(database_url: str, state_dir: Path, bootstrap: str = UNREACHABLE, **extra: Any) -> DocumentsSettings:
+    values: dict[str, Any] = {"overdue_check_interval_seconds": 0, "overdue_first_year": 2024, **extra}
+    return testing.make_settings(DocumentsSettings, database_url, state_dir, bootstrap, **values)
 
 
 def registry_event(event_type: str, data: dict[str, Any]) -> CloudEvent:
@@ -120,20 +108,15 @@ async def seed(db: Database, events: list[CloudEvent]) -> None:
 
 
 @dataclass
-class Api:
-    client: httpx.AsyncClient
-    settings: DocumentsSettings
-    db: Database
+class Api(testing.Api):
+    """The kit's test client, with the documents' own helpers (uploads, counts)."""
+
     ids: dict[str, str] = field(default_factory=lambda: {"corse": CORSE_ID, "paris": PARIS_ID})
 
-    def headers(self, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_dev_token(self.settings, role=role, **claims)}
-
-    async def call(
-        self, method: str, url: str, role: str = "cnam", claims: dict[str, Any] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.headers(role, **(claims or {})), **kwargs.pop("headers", {})}
-        return await self.client.request(method, url, headers=headers, **kwargs)
+    @property
+    def database(self) -> Database:
+        assert self.db is not None
+        return self.db
 
     async def upload(
         self,
@@ -163,7 +146,7 @@ class Api:
 
     async def counts(self) -> tuple[int, int, int]:
         """Documents, outbox events, files in the blob store."""
-        async with self.db.sessionmaker() as session:
+        async with self.database.sessionmaker() as session:
             documents = int(await session.scalar(select(func.count()).select_from(Document)) or 0)
             events = int(await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0)
         files = [p for p in self.settings.blob_root.rglob("*") if p.is_file()]

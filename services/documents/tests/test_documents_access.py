@@ -1,27 +1,95 @@
-"""Territorial access control: every role inside and outside its territory. Reads of another
-territory answer 404 (indistinguishable from missing), lists count only what the caller may
-see, uploads need both the territory and the role."""
+"""Who may do what with the documents, driven by the ACCESS table: every endpoint x every role
+x inside/outside its territory, asserting the status and that a refused request changed
+nothing (rows and stored files). Reads of another territory answer 404 (indistinguishable from
+missing), lists count only what the caller may see."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from documents_helpers import CORSE_ID, PARIS_ID, SPENDING, VALID_FEC, Api
+from documents_helpers import CORSE_ID, PARIS_ID, PDF, SPENDING, VALID_FEC, Api
 
-ROLES: list[tuple[str, dict[str, Any], set[str], bool]] = [
-    # role, territory claims, which CPTS it sees, may it upload
-    ("cnam", {}, {"corse", "paris"}, True),
-    ("dgos", {}, {"corse", "paris"}, True),
-    ("auditor", {}, {"corse", "paris"}, False),
-    ("integrator", {}, {"corse", "paris"}, False),
-    ("ars", {"region": "94"}, {"corse"}, True),
-    ("ars", {"region": "11"}, {"paris"}, True),
-    ("cpam", {"departement": "2A"}, {"corse"}, True),
-    ("cpam", {"departement": ["2B", "75"]}, {"paris"}, True),
-    ("cpam", {"departement": "2B"}, set(), True),
-    ("cpts", {"cpts": CORSE_ID}, {"corse"}, True),
-    ("cpts", {"cpts": PARIS_ID}, {"paris"}, True),
+from cpts_documents.access import ACCESS
+from cpts_kit.testing import Caller, Probe, assert_access, database_state, standard_callers
+
+CALLERS = standard_callers(region="94", departement="2A", other_region="11", other_departement="75")
+
+
+async def _state(api: Api) -> Any:
+    """Every row, and every file of the blob store: a refused request changes neither."""
+    files = sorted(str(p) for p in api.settings.blob_root.rglob("*") if p.is_file())  # type: ignore[attr-defined]
+    return await database_state(api.database), files
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.label)
+async def test_the_access_table_rules_every_endpoint(api: Api, caller: Caller) -> None:
+    fec = (await api.upload(CORSE_ID, VALID_FEC)).json()["id"]
+    await api.upload(CORSE_ID, SPENDING, "spending_statement")
+    requirements = {"deadline": "2025-06-30", "items": [{"code": "fec", "label": "FEC", "accepted_types": ["fec"]}]}
+    nationwide = {"outside": 200}  # lists and reference tables: every caller gets an answer, scoped
+    national_only = {"outside": 403}  # no territorial role may, whatever its territory
+    upload = {"type": "balance_sheet", "fiscal_year": "2024"}
+    probes = {
+        "document.upload": Probe(
+            "POST",
+            f"/v1/cpts/{CORSE_ID}/documents",
+            CORSE_ID,
+            files={"file": ("bilan.pdf", PDF + b"bilan")},
+            data=upload,
+            ok=201,
+        ),
+        "document.read": [
+            Probe("GET", f"/v1/cpts/{CORSE_ID}/documents", CORSE_ID),
+            Probe("GET", f"/v1/documents/{fec}", CORSE_ID),
+        ],
+        "document.content": Probe("GET", f"/v1/documents/{fec}/content", CORSE_ID),
+        "accounts.read": [
+            Probe("GET", f"/v1/cpts/{CORSE_ID}/accounts/2024", CORSE_ID),
+            Probe("GET", f"/v1/cpts/{CORSE_ID}/spending/2024", CORSE_ID),
+        ],
+        "completeness.read": [
+            Probe("GET", "/v1/completeness", params={"year": "2024"}, **nationwide),
+            Probe("GET", f"/v1/cpts/{CORSE_ID}/completeness/2024", CORSE_ID),
+        ],
+        "requirements.read": Probe("GET", "/v1/requirements/2024", **nationwide),
+        "requirements.set": [
+            Probe("PUT", "/v1/requirements/2024", json=requirements, **national_only),
+            Probe("DELETE", "/v1/requirements/2024", **national_only),
+        ],
+        "overdue.check": Probe("POST", "/v1/completeness/overdue-check", **national_only),
+        "reference.read": [
+            Probe("GET", "/v1/missions", **nationwide),
+            Probe("GET", "/v1/spending-template", **nationwide),
+            Probe("GET", "/v1/chart-of-accounts", **nationwide),
+        ],
+    }
+    await assert_access(api, ACCESS, probes, caller, state=lambda: _state(api))
+
+
+async def test_integrators_read_aggregates_never_documents(api: Api) -> None:
+    fec = (await api.upload(CORSE_ID, VALID_FEC)).json()["id"]
+    for url in (f"/v1/cpts/{CORSE_ID}/documents", f"/v1/documents/{fec}", f"/v1/documents/{fec}/content"):
+        answer = await api.call("GET", url, "integrator")
+        assert answer.status_code == 403 and answer.json()["type"] == "/problems/forbidden", url
+        assert VALID_FEC[:20] not in answer.content
+        assert (await api.call("GET", url, "auditor")).status_code == 200, url
+    accounts = await api.call("GET", f"/v1/cpts/{CORSE_ID}/accounts/2024", "integrator")
+    assert accounts.status_code == 200
+
+
+ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
+    # role, territory claims, which CPTS it sees
+    ("cnam", {}, {"corse", "paris"}),
+    ("auditor", {}, {"corse", "paris"}),
+    ("integrator", {}, {"corse", "paris"}),
+    ("ars", {"region": "94"}, {"corse"}),
+    ("ars", {"region": "11"}, {"paris"}),
+    ("cpam", {"departement": "2A"}, {"corse"}),
+    ("cpam", {"departement": ["2B", "75"]}, {"paris"}),
+    ("cpam", {"departement": "2B"}, set()),
+    ("cpts", {"cpts": CORSE_ID}, {"corse"}),
+    ("cpts", {"cpts": PARIS_ID}, {"paris"}),
 ]
 
 
@@ -29,39 +97,19 @@ def _label(role: str, claims: dict[str, Any]) -> str:
     return role + "-" + "-".join(str(v)[:8] for v in claims.values())
 
 
-@pytest.mark.parametrize(("role", "claims", "sees", "uploads"), ROLES, ids=[_label(r, c) for r, c, _, _ in ROLES])
-async def test_every_endpoint_respects_the_territory(
-    api: Api, role: str, claims: dict[str, Any], sees: set[str], uploads: bool
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+async def test_lists_count_only_the_callers_territory(
+    api: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:
     ids = {"corse": CORSE_ID, "paris": PARIS_ID}
-    documents = {}
-    for name, cpts_id in ids.items():
-        documents[name] = (await api.upload(cpts_id, VALID_FEC)).json()["id"]
-        await api.upload(cpts_id, SPENDING, "spending_statement")
-
-    async def call(method: str, url: str, **kwargs: Any) -> int:
-        return (await api.call(method, url, role=role, claims=claims, **kwargs)).status_code
-
+    for cpts_id in ids.values():
+        await api.upload(cpts_id, VALID_FEC)
     listed = (await api.call("GET", "/v1/completeness", role=role, claims=claims, params={"year": 2024})).json()
     assert {item["cpts_id"] for item in listed["items"]} == {ids[n] for n in sees}
     assert listed["total"] == len(sees)
     for name, cpts_id in ids.items():
-        visible = name in sees
-        read = 200 if visible else 404
-        assert await call("GET", f"/v1/cpts/{cpts_id}/documents") == read
-        assert await call("GET", f"/v1/documents/{documents[name]}") == read
-        assert await call("GET", f"/v1/documents/{documents[name]}/content") == read
-        assert await call("GET", f"/v1/cpts/{cpts_id}/accounts/2024") == read
-        assert await call("GET", f"/v1/cpts/{cpts_id}/spending/2024") == read
-        assert await call("GET", f"/v1/cpts/{cpts_id}/completeness/2024") == read
-        upload = await api.upload(
-            cpts_id, b"%PDF-1.4 bilan " + name.encode(), "balance_sheet", role=role, claims=claims
-        )
-        assert upload.status_code == (404 if not visible else 201 if uploads else 403), upload.text
-    steering = role in ("cnam", "dgos")
-    body = {"deadline": "2025-06-30", "items": [{"code": "fec", "label": "FEC", "accepted_types": ["fec"]}]}
-    assert await call("PUT", "/v1/requirements/2024", json=body) == (200 if steering else 403)
-    assert await call("POST", "/v1/completeness/overdue-check") == (200 if steering else 403)
+        answer = await api.call("GET", f"/v1/cpts/{cpts_id}/accounts/2024", role=role, claims=claims)
+        assert answer.status_code == (200 if name in sees else 404)
 
 
 async def test_a_cpam_cannot_download_another_departements_file(api: Api) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_documents import commands, queries
+from cpts_documents.access import ACCESS
 from cpts_documents.api import schemas
 from cpts_documents.domain.chart import default_chart
 from cpts_documents.domain.spending import template
@@ -32,6 +33,7 @@ Year = Annotated[int, Path(ge=2015, le=2100, description="Fiscal year")]
 )
 async def get_accounts(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.AccountsView:
     await commands.load_visible_cpts(session, caller, cpts_id)
+    ACCESS.require(caller, "accounts.read")
     return await queries.accounts_of(session, cpts_id, year)
 
 
@@ -42,6 +44,7 @@ async def get_accounts(cpts_id: CptsId, year: Year, session: Session, caller: Ca
 )
 async def get_spending(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.SpendingView:
     await commands.load_visible_cpts(session, caller, cpts_id)
+    ACCESS.require(caller, "accounts.read")
     return await queries.spending_of(session, cpts_id, year)
 
 
@@ -52,6 +55,7 @@ async def get_spending(cpts_id: CptsId, year: Year, session: Session, caller: Ca
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def get_spending_template(caller: Caller) -> PlainTextResponse:
+    ACCESS.require(caller, "reference.read")
     return PlainTextResponse(
         template(),
         media_type="text/csv; charset=utf-8",
@@ -61,6 +65,7 @@ async def get_spending_template(caller: Caller) -> PlainTextResponse:
 
 @router.get("/v1/missions", response_model=list[schemas.MissionView], summary="The missions of the template")
 async def get_missions(caller: Caller) -> list[schemas.MissionView]:
+    ACCESS.require(caller, "reference.read")
     return [schemas.MissionView(code=m, label_fr=label) for m, label in MISSION_LABELS_FR.items()]
 
 
@@ -70,6 +75,7 @@ async def get_missions(caller: Caller) -> list[schemas.MissionView]:
     summary="The mapping from account numbers to summary categories (ANC 2018-06)",
 )
 async def get_chart(caller: Caller) -> list[schemas.ChartRuleView]:
+    ACCESS.require(caller, "reference.read")
     return [
         schemas.ChartRuleView(
             prefix=r.prefix,

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_documents import commands, queries
+from cpts_documents.access import ACCESS
 from cpts_documents.api import schemas
 from cpts_documents.domain.completeness import OverallStatus, owes
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.models import RequirementSetRow
-from cpts_kit.auth import Principal, Role, current_principal
+from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, invalid
@@ -27,11 +28,10 @@ CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (
 Year = Annotated[int, Path(ge=2015, le=2100, description="Fiscal year")]
 AsOf = Annotated[date | None, Query(description="Evaluate as on this day (default today); for what-if and replays")]
 
-STEERING = (Role.CNAM, Role.DGOS)
-
 
 @router.get("/v1/requirements/{year}", response_model=schemas.RequirementSetView, summary="What CPTS owe for a year")
 async def get_requirements(year: Year, session: Session, caller: Caller) -> schemas.RequirementSetView:
+    ACCESS.require(caller, "requirements.read")
     row = await session.get(RequirementSetRow, year)
     return queries.requirement_view(await queries.requirements_for(session, year), default=row is None)
 
@@ -44,7 +44,7 @@ async def get_requirements(year: Year, session: Session, caller: Caller) -> sche
 async def put_requirements(
     year: Year, body: schemas.RequirementSetIn, session: Session, caller: Caller
 ) -> schemas.RequirementSetView:
-    caller.require(*STEERING)
+    ACCESS.require(caller, "requirements.set")
     codes = [item.code for item in body.items]
     if len(set(codes)) != len(codes):
         raise invalid("items", "each requirement code appears once", "duplicate_code")
@@ -78,7 +78,7 @@ async def put_requirements(
     summary="Go back to the default requirements for a year (national roles)",
 )
 async def delete_requirements(year: Year, session: Session, caller: Caller) -> schemas.RequirementSetView:
-    caller.require(*STEERING)
+    ACCESS.require(caller, "requirements.set")
     row = await session.get(RequirementSetRow, year)
     if row is not None:
         await session.delete(row)
@@ -101,6 +101,7 @@ async def list_completeness(
     status: OverallStatus | None = None,
     as_of: AsOf = None,
 ) -> Page[schemas.CompletenessView]:
+    ACCESS.require(caller, "completeness.read")
     today = as_of or date.today()
     filters = queries.CompletenessFilters(year or date.today().year - 1, region, departement, status)
     items, total = await queries.completeness(session, caller, filters, page, today)
@@ -116,6 +117,7 @@ async def get_completeness(
     cpts_id: CptsId, year: Year, session: Session, caller: Caller, as_of: AsOf = None
 ) -> schemas.CompletenessView:
     cpts = await commands.load_visible_cpts(session, caller, cpts_id)
+    ACCESS.require(caller, "completeness.read")
     requirements = await queries.requirements_for(session, year)
     if not owes(queries.standing(cpts), requirements):
         raise Problem(404, f"CPTS {cpts_id} owes no documents for {year}", type_="/problems/not-owed")
@@ -131,7 +133,7 @@ async def get_completeness(
 async def run_overdue_check(
     request: Request, session: Session, caller: Caller, as_of: AsOf = None
 ) -> schemas.OverdueCheckResult:
-    caller.require(*STEERING)
+    ACCESS.require(caller, "overdue.check")
     settings: DocumentsSettings = request.app.state.settings
     today = as_of or date.today()
     if today > date.today():

@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from cpts_documents import commands, queries
+from cpts_documents.access import ACCESS
 from cpts_documents.api import schemas
 from cpts_documents.domain.fec import Period
 from cpts_documents.domain.sniffing import EXTENSIONS, Format, Refused
 from cpts_documents.domain.types import DocumentType, Verdict
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.blobs import BlobStore
-from cpts_kit.auth import Principal, Role, current_principal
+from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
@@ -42,9 +43,6 @@ Caller = Annotated[Principal, Depends(current_principal)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (from the registry)")]
 DocumentId = Annotated[str, Path(min_length=1, max_length=64, description="Document id (UUID)")]
 
-# The CPTS itself and the national steering roles push documents; an ARS or a CPAM may file
-# one on the CPTS's behalf, inside its territory. Auditors and integrators only read.
-UPLOADERS = (Role.CPTS, Role.CNAM, Role.DGOS, Role.ARS, Role.CPAM)
 TRUE = {"true", "1", "yes", "oui", "on"}
 FALSE = {"false", "0", "no", "non", "off"}
 
@@ -206,7 +204,7 @@ async def upload_document(
     settings = _settings(request)
     store = _store(request)
     cpts = await commands.load_visible_cpts(session, caller, cpts_id)
-    caller.require(*UPLOADERS)
+    ACCESS.require(caller, "document.upload")
     session.expunge(cpts)  # keep its loaded fields, detached
     await session.rollback()  # no transaction stays open while the bytes arrive
     content_type = request.headers.get("content-type", "")
@@ -289,6 +287,7 @@ async def list_documents(
     verdict: Verdict | None = None,
 ) -> Page[schemas.DocumentView]:
     await commands.load_visible_cpts(session, caller, cpts_id)
+    ACCESS.require(caller, "document.read")
     filters = queries.DocumentFilters(type_, fiscal_year, current_only, verdict)
     rows, total = await queries.list_documents(session, cpts_id, filters, page)
     return Page(items=[queries.view(d) for d in rows], total=total, limit=page.limit, offset=page.offset)
@@ -301,6 +300,7 @@ async def list_documents(
 )
 async def get_document(document_id: DocumentId, session: Session, caller: Caller) -> schemas.DocumentView:
     document, _ = await commands.load_visible_document(session, caller, document_id)
+    ACCESS.require(caller, "document.read")
     return queries.view(document)
 
 
@@ -312,6 +312,7 @@ async def get_document(document_id: DocumentId, session: Session, caller: Caller
 )
 async def get_content(document_id: DocumentId, request: Request, session: Session, caller: Caller) -> StreamingResponse:
     document, _ = await commands.load_visible_document(session, caller, document_id)
+    ACCESS.require(caller, "document.content")
     store = _store(request)
     if not await store.exists(document.blob_key):
         log.error("the bytes of document %s are missing from the store (%s)", document.id, document.blob_key)
