@@ -4,10 +4,17 @@ is half-stored (no file left in the store or its staging folder, no row, no even
 from __future__ import annotations
 
 import io
+import random
+import struct
+import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 from documents_helpers import CORSE_ID, PDF, VALID_FEC, Api
+
+from cpts_documents.domain.sniffing import Limits, Refused, inspect
+from cpts_documents.domain.types import DocumentType
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
@@ -101,3 +108,85 @@ async def test_office_and_image_documents_are_recognised(api: Api) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     receipt = await api.upload(CORSE_ID, png, "supporting_document", filename="ticket.png")
     assert receipt.status_code == 201 and receipt.json()["media_type"] == "image/png"
+
+
+# -- hole 2: a member that inflates to hundreds of megabytes --------------------------------
+
+
+def _deflate_bomb(head: bytes, blocks: int) -> tuple[bytes, int, int]:
+    """A raw deflate stream of ``head`` then ``blocks`` times a megabyte that compresses about
+    100:1 (under the ratio limit), built without compressing it all: each block is flushed with
+    Z_FULL_FLUSH, which resets the history, so its compressed form repeats as is."""
+    block = random.Random(1).randbytes(6_000) + bytes((1 << 20) - 6_000)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    first = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = first + repeated * blocks + compressor.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(head)
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    return stream, crc, len(head) + blocks * len(block)
+
+
+def bomb_archive(name: str, head: bytes, megabytes: int) -> bytes:
+    """A zip holding one deflated member ``name`` (honest sizes and CRC in its headers)."""
+    data, crc, size = _deflate_bomb(head, megabytes)
+    encoded = name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), size, len(encoded), 0)
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(data), size, len(encoded), 0, 0, 0, 0, 0, 0
+    )
+    directory_at = len(local) + len(encoded) + len(data)
+    directory = central + encoded
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(directory), directory_at, 0)
+    return local + encoded + data + directory + end
+
+
+ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+MIMETYPE_BOMB = bomb_archive("mimetype", ODT_MIMETYPE, 400)  # ~4 MB that inflates to 400 MB
+
+
+def test_the_bomb_is_what_the_issue_describes() -> None:
+    assert 3_000_000 < len(MIMETYPE_BOMB) < 6_000_000
+    with zipfile.ZipFile(io.BytesIO(MIMETYPE_BOMB)) as archive:
+        (info,) = archive.infolist()
+        assert info.file_size == len(ODT_MIMETYPE) + 400 * (1 << 20)
+        assert info.file_size / info.compress_size < Limits().max_compression_ratio  # passes the ratio check
+        with archive.open(info) as member:
+            assert member.read(len(ODT_MIMETYPE)) == ODT_MIMETYPE
+
+
+def test_a_mimetype_member_inflating_to_400_mb_is_sniffed_with_little_memory() -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(Refused) as refused:
+            inspect(io.BytesIO(MIMETYPE_BOMB), DocumentType.ACTIVITY_REPORT, Limits())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.code == "content_mismatch"  # 100 bytes read: not an OpenDocument media type
+    assert peak < 10_000_000, f"sniffing allocated {peak} bytes"
+
+
+def test_a_zipped_fec_whose_member_lies_about_its_size_is_refused_at_the_cap() -> None:
+    archive = bytearray(bomb_archive("fec.txt", VALID_FEC, 40))
+    # Patch both headers to claim the member is only as long as the real FEC.
+    small = struct.pack("<I", len(VALID_FEC))
+    archive[22:26] = small
+    directory_at = struct.unpack("<I", archive[-6:-2])[0]
+    archive[directory_at + 24 : directory_at + 28] = small
+    tracemalloc.start()
+    try:
+        with pytest.raises(Refused) as refused:
+            inspect(io.BytesIO(bytes(archive)), DocumentType.FEC, Limits())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.code in {"zip_bomb", "corrupt_archive"}
+    assert peak < 10_000_000, f"sniffing allocated {peak} bytes"
+
+
+async def test_the_mimetype_bomb_is_refused_over_http_and_leaves_nothing(api: Api) -> None:
+    answer = await api.upload(CORSE_ID, MIMETYPE_BOMB, "activity_report", financial_part=True, filename="r.odt")
+    assert answer.status_code == 422 and answer.json()["type"] == "/problems/content-mismatch"
+    assert await api.counts() == (0, 0, 0)

@@ -10,7 +10,8 @@ caller then keeps nothing.
 - Zip containers (a zipped FEC, DOCX/XLSX, ODT/ODS): at most ``max_zip_members`` members, no
   encryption, no member name that climbs out of its folder, a declared uncompressed total and a
   per-member compression ratio under the limits (zip bombs). A zipped FEC must hold exactly one
-  text member, which is decompressed here with a hard cap whatever its header claims.
+  text member, which is decompressed here with a hard cap whatever its header claims. Every
+  other member is read only as far as sniffing needs (its first bytes, inflated on demand).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import IO
 from cpts_documents.domain.types import DocumentType
 
 CHUNK = 1 << 20
+# An OpenDocument ``mimetype`` member holds one short media type: more is never read.
+MIMETYPE_BYTES = 100
 
 
 class Format(StrEnum):
@@ -217,7 +220,7 @@ def _inspect_zip(stream: IO[bytes], declared: DocumentType, limits: Limits) -> t
         if "xl/workbook.xml" in names:
             return Format.XLSX, None
     if "mimetype" in names:
-        kind = archive.read("mimetype")[:100]
+        kind = _member_head(archive, archive.getinfo("mimetype"), MIMETYPE_BYTES)
         if kind == b"application/vnd.oasis.opendocument.text":
             return Format.ODT, None
         if kind == b"application/vnd.oasis.opendocument.spreadsheet":
@@ -228,16 +231,25 @@ def _inspect_zip(stream: IO[bytes], declared: DocumentType, limits: Limits) -> t
     if len(files) != 1:
         raise Refused("content_mismatch", f"A zipped FEC holds exactly one text file (found {len(files)} files)")
     member = files[0]
-    with archive.open(member) as inner:
-        head = inner.read(8192)
-        if magic_format(head) is not Format.TEXT:
-            raise Refused("content_mismatch", "The file inside the zip archive is not a text file")
+    if magic_format(_member_head(archive, member, 8192)) is not Format.TEXT:
+        raise Refused("content_mismatch", "The file inside the zip archive is not a text file")
     cap = min(member.file_size, limits.max_uncompressed_bytes)
     with archive.open(member) as inner:
         size = check_text(_capped(inner, cap), limits)
     if size != member.file_size:
         raise Refused("corrupt_archive", "The archive member is not the size its header declares")
     return Format.ZIP, member.filename
+
+
+def _member_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
+    """At most the first ``size`` decompressed bytes of a member (a bounded decompression:
+    ``ZipExtFile.read(n)`` inflates only what it needs for ``n`` bytes); what lies past them,
+    and whatever the header claims, is never inflated here."""
+    try:
+        with archive.open(info) as inner:
+            return inner.read(size)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise Refused("corrupt_archive", f"The archive member cannot be decompressed: {exc}") from exc
 
 
 def _capped(stream: IO[bytes], cap: int) -> Iterator[bytes]:
