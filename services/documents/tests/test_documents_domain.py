@@ -15,7 +15,7 @@ from cpts_documents.domain.spending import template, validate_spending
 from cpts_documents.domain.types import DocumentType, Mission
 from cpts_documents.events.registry import apply_registry_event
 from cpts_documents.service import spec
-from cpts_documents.storage.blobs import EMPTY_SHA256, LocalBlobStore, check_key, sign_v4
+from cpts_documents.storage.blobs import LocalBlobStore, check_key
 from cpts_documents.storage.models import CptsProjection
 from cpts_kit.db import Database
 from cpts_kit.service import upgrade
@@ -71,24 +71,6 @@ async def test_the_local_store_moves_staged_files_into_place(tmp_path: Path) -> 
     assert b"".join([c async for c in store.read("2024/doc-1")]) == b"bytes as received"
     await store.delete("2024/doc-1")
     assert not await store.exists("2024/doc-1")
-
-
-def test_s3_requests_are_signed_like_the_aws_example() -> None:
-    # AWS documentation, Signature Version 4, "GET Object" example.
-    headers = sign_v4(
-        "GET",
-        "https://examplebucket.s3.amazonaws.com/test.txt",
-        {"Range": "bytes=0-9"},
-        EMPTY_SHA256,
-        access_key="AKIAIOSFODNN7EXAMPLE",
-        secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        region="us-east-1",
-        now=dt.datetime(2013, 5, 24, tzinfo=dt.UTC),
-    )
-    assert headers["Authorization"].endswith(
-        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
-        " Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-    )
 
 
 async def test_the_projection_reads_registry_events_tolerantly(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ class DocumentsSettings(ServiceSettings):
     large_payment_threshold: Decimal = Decimal("3000.00")
 
     # Where raw bytes are kept: a folder (default ``<state_dir>/documents-blobs``) or an
-    # S3-compatible bucket (path-style requests signed with AWS Signature V4).
+    # S3-compatible bucket (path-style requests signed with AWS Signature V4 by botocore).
     blob_backend: Literal["local", "s3"] = "local"
     blob_dir: Path | None = None
     s3_endpoint: str = ""

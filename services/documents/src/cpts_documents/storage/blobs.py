@@ -1,5 +1,6 @@
 """Where the raw bytes live, behind a small interface: a local folder (the default) or an
-S3-compatible object store (path-style requests, AWS Signature V4, with ``httpx``).
+S3-compatible object store (path-style requests over ``httpx``, streamed both ways, signed
+with AWS Signature V4 by botocore, the AWS SDK's own signer; install ``cpts-documents[s3]``).
 
 Keys are made by the service (``<cpts id>/<fiscal year>/<document id>``), never from a file
 name, and checked against a strict pattern. An upload is first written to a staging file; the
@@ -10,16 +11,13 @@ reader never sees half a file) only once every check has passed.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
-import hmac
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Protocol
-from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -110,6 +108,7 @@ class S3BlobStore:
         self.staging = settings.state_dir / "documents-staging"
         if not (self.endpoint and self.bucket and self.access_key and self.secret_key):
             raise ValueError("the s3 blob backend needs s3_endpoint, s3_bucket, s3_access_key and s3_secret_key")
+        self._sign = _signer(self.access_key, self.secret_key, self.region)
 
     def staging_file(self) -> tuple[IO[bytes], Path]:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -120,16 +119,7 @@ class S3BlobStore:
         return f"{self.endpoint}/{self.bucket}/{self.prefix}{check_key(key)}"
 
     def _headers(self, method: str, url: str, payload_sha256: str) -> dict[str, str]:
-        return sign_v4(
-            method,
-            url,
-            {},
-            payload_sha256,
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            region=self.region,
-            now=dt.datetime.now(dt.UTC),
-        )
+        return self._sign(method, url, payload_sha256)
 
     async def put(self, key: str, staged: Path, *, sha256: str, size: int) -> None:
         url = self.url_of(key)
@@ -176,51 +166,32 @@ class S3BlobStore:
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def sign_v4(
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    payload_sha256: str,
-    *,
-    access_key: str,
-    secret_key: str,
-    region: str,
-    now: dt.datetime,
-    service: str = "s3",
-) -> dict[str, str]:
-    """The request's headers with AWS Signature Version 4 (``Authorization``, ``x-amz-date``,
-    ``x-amz-content-sha256``, ``host``)."""
-    parts = urlsplit(url)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    day = now.strftime("%Y%m%d")
-    signed = {k.lower(): " ".join(v.strip().split()) for k, v in headers.items()}
-    signed["host"] = parts.netloc
-    signed["x-amz-date"] = amz_date
-    signed["x-amz-content-sha256"] = payload_sha256
-    names = sorted(signed)
-    pairs = sorted(parse_qsl(parts.query, keep_blank_values=True))
-    query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in pairs)
-    canonical = "\n".join(
-        [
-            method,
-            quote(parts.path or "/", safe="/-_.~"),
-            query,
-            "".join(f"{name}:{signed[name]}\n" for name in names),
-            ";".join(names),
-            payload_sha256,
-        ]
-    )
-    scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = f"AWS4{secret_key}".encode()
-    for part in (day, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    out = {**headers, "x-amz-date": amz_date, "x-amz-content-sha256": payload_sha256, "host": parts.netloc}
-    out["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
-    )
-    return out
+def _signer(access_key: str, secret_key: str, region: str) -> Callable[[str, str, str], dict[str, str]]:
+    """A function signing (method, url, payload SHA-256) with botocore's SigV4 for S3. The
+    payload hash is given rather than computed: uploads are hashed while they are received."""
+    try:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise RuntimeError("the s3 blob backend needs botocore: install cpts-documents[s3]") from exc
+
+    credentials = Credentials(access_key, secret_key)
+
+    class KnownPayload(S3SigV4Auth):  # type: ignore[misc]
+        def __init__(self, payload_sha256: str) -> None:
+            super().__init__(credentials, "s3", region)
+            self.payload_sha256 = payload_sha256
+
+        def payload(self, request: AWSRequest) -> str:
+            return self.payload_sha256
+
+    def sign(method: str, url: str, payload_sha256: str) -> dict[str, str]:
+        request = AWSRequest(method=method, url=url)
+        KnownPayload(payload_sha256).add_auth(request)
+        return {name: str(value) for name, value in request.headers.items()}
+
+    return sign
 
 
 def make_blob_store(settings: DocumentsSettings) -> BlobStore:
