@@ -4,7 +4,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/cpts_kit[postgres] $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PACKAGES := libs/cpts_kit[postgres,embedded] $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 SOURCES := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml) requirements-dev.txt
 
 .PHONY: install install-dev run test lint contracts clean
