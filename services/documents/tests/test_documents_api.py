@@ -4,7 +4,9 @@ accounting summary and the spending per mission."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 
 from documents_helpers import CORPUS, CORSE_ID, PDF, SPENDING, VALID_FEC, Api
@@ -154,3 +156,23 @@ async def test_reference_tables_are_published(api: Api) -> None:
     ).items()
     missions = (await api.call("GET", "/v1/missions")).json()
     assert len(missions) == 7
+
+
+def test_every_csv_written_neutralises_formulas() -> None:
+    from cpts_documents.api.accounts import safe_csv
+
+    hostile = 'mission;label;amount\nprevention;=HYPERLINK("http://x","clic");+12\n@SUM(A1);\tcmd;-3\n'
+    rows = list(csv.reader(io.StringIO(safe_csv(hostile)), delimiter=";"))
+    assert rows == [
+        ["mission", "label", "amount"],
+        ["prevention", '\'=HYPERLINK("http://x","clic")', "'+12"],
+        ["'@SUM(A1)", "'\tcmd", "'-3"],
+    ]
+
+
+async def test_the_spending_template_is_served_through_the_csv_guard(api: Api) -> None:
+    from cpts_documents.domain.spending import template
+
+    served = await api.call("GET", "/v1/spending-template")
+    assert served.headers["content-type"].startswith("text/csv")
+    assert served.text == template()  # nothing in it looks like a formula: unchanged

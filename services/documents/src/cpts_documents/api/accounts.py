@@ -3,6 +3,8 @@ transmitted accounts and spending statements say; and the reference tables behin
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -16,6 +18,7 @@ from cpts_documents.domain.chart import default_chart
 from cpts_documents.domain.spending import template
 from cpts_documents.domain.types import MISSION_LABELS_FR
 from cpts_kit.auth import Principal, current_principal
+from cpts_kit.csvsafe import safe_row
 from cpts_kit.db import session_dependency
 
 router = APIRouter(tags=["accounts"])
@@ -24,6 +27,16 @@ Session = Annotated[AsyncSession, Depends(session_dependency)]
 Caller = Annotated[Principal, Depends(current_principal)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (from the registry)")]
 Year = Annotated[int, Path(ge=2015, le=2100, description="Fiscal year")]
+
+
+def safe_csv(text: str, delimiter: str = ";") -> str:
+    """A CSV this service writes, each row through ``safe_row``: a cell a spreadsheet would run
+    as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) reaches the reader as text."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        writer.writerow(safe_row(row))
+    return out.getvalue()
 
 
 @router.get(
@@ -57,7 +70,7 @@ async def get_spending(cpts_id: CptsId, year: Year, session: Session, caller: Ca
 async def get_spending_template(caller: Caller) -> PlainTextResponse:
     ACCESS.require(caller, "reference.read")
     return PlainTextResponse(
-        template(),
+        safe_csv(template()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="spending-statement-template.csv"'},
     )
