@@ -7,14 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cpts_funding.events.projection import GROUP_ID, TOPIC, apply_registry_event
 from cpts_funding.settings import FundingSettings
-from cpts_kit.auth import issue_dev_token
+from cpts_kit import testing
 from cpts_kit.db import Database
 from cpts_kit.events import CloudEvent
 from cpts_kit.inbox import EventConsumer
+from cpts_kit.testing import UNREACHABLE
 
 PROBLEM = "application/problem+json"
 REGISTRY_SOURCE = "/cpts/registry"
@@ -29,18 +28,9 @@ CAEN = "33333333-3333-4333-8333-333333333333"
 CNAM_SIREN = "180035024"  # Luhn-valid
 
 
-def make_settings(database_url: str, state_dir: Path, bootstrap: str = "127.0.0.1:1") -> FundingSettings:
-    return FundingSettings(
-        database_url=database_url,
-        state_dir=state_dir,
-        kafka_bootstrap=bootstrap,
-        relay_interval_seconds=0.1,
-        broker_check_interval_seconds=1.0,
-        kafka_request_timeout_ms=3000,
-        relay_max_backoff_seconds=1.0,
-        log_json=False,
-        demo_wait_seconds=30,
-        demo_poll_seconds=0.2,
+def make_settings(database_url: str, state_dir: Path, bootstrap: str = UNREACHABLE) -> FundingSettings:
+    return testing.make_settings(
+        FundingSettings, database_url, state_dir, bootstrap, demo_wait_seconds=30, demo_poll_seconds=0.2
     )
 
 
@@ -162,20 +152,10 @@ async def project(db: Database, settings: FundingSettings, events: list[CloudEve
 
 
 @dataclass
-class Api:
-    client: httpx.AsyncClient
-    settings: FundingSettings
-    db: Database
+class Api(testing.Api):
+    """The kit's test client, with the funding tests' own builders."""
+
     funders: dict[str, str] = field(default_factory=dict)
-
-    def headers(self, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_dev_token(self.settings, role=role, **claims)}
-
-    async def call(
-        self, method: str, url: str, role: str = "cnam", claims: dict[str, Any] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.headers(role, **(claims or {})), **kwargs.pop("headers", {})}
-        return await self.client.request(method, url, headers=headers, **kwargs)
 
     async def seed_three(self) -> None:
         """Ajaccio (T2, ACI signed 15 March 2021), Paris (T4, signed 10 January 2020), Caen
