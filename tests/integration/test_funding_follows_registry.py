@@ -74,7 +74,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def test_aci_payments_follow_the_registry_lifecycle(
-    platform: tuple[httpx.AsyncClient, httpx.AsyncClient, dict[str, str]],
+    platform: tuple[httpx.AsyncClient, httpx.AsyncClient, dict[str, str]], tmp_path: Path
 ) -> None:
     registry, funding, _ = platform
     created = await registry.post(
@@ -121,7 +121,12 @@ async def test_aci_payments_follow_the_registry_lifecycle(
 
     transitions = f"/v1/cpts/{cpts_id}/transitions"
     for to, on in (("health_project_validated", "2022-06-01"), ("aci_signed", "2024-02-01")):
-        moved = await registry.post(transitions, json={"to": to, "effective_date": on})
+        # The health project is the State's decision (DGOS), the ACI the Assurance maladie's act (Cnam).
+        role = "dgos" if to == "health_project_validated" else "cnam"
+        token = issue_dev_token(RegistrySettings(state_dir=tmp_path, embedded=True), role=role)
+        moved = await registry.post(
+            transitions, json={"to": to, "effective_date": on}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert moved.status_code == 200, moved.text
 
     async def signed() -> bool:

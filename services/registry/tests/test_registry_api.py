@@ -105,7 +105,8 @@ async def test_lifecycle_allows_only_the_defined_transitions(api: Api) -> None:
         ("suspended", "2023-01-10"),
         ("aci_signed", "2023-03-01"),
     ):
-        moved = await api.call("POST", url, json={"to": to, "effective_date": when, "reason": "test"})
+        role = "dgos" if to == "health_project_validated" else "cnam"  # the State's decision, the ACI the Cnam's
+        moved = await api.call("POST", url, role, json={"to": to, "effective_date": when, "reason": "test"})
         assert moved.status_code == 200, moved.text
     cpts = moved.json()
     assert cpts["status"] == "aci_signed" and cpts["status_since"] == "2023-03-01"

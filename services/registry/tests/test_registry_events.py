@@ -69,7 +69,10 @@ async def test_each_change_is_one_event_valid_against_its_schema(live: Api, brok
     base = f"/v1/cpts/{cpts_id}"
     await live.call("PATCH", base, json={"name": "CPTS Grand Ajaccio"})
     await live.call(
-        "POST", f"{base}/transitions", json={"to": "health_project_validated", "effective_date": "2022-01-01"}
+        "POST",
+        f"{base}/transitions",
+        "dgos",
+        json={"to": "health_project_validated", "effective_date": "2022-01-01"},
     )
     await live.call("PUT", f"{base}/territory", json={"communes": ["2A004"]})
     await live.call("PUT", f"{base}/members/2024", json={"counts": {"infirmier": 4}})
