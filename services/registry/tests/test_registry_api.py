@@ -270,3 +270,12 @@ async def test_unauthenticated_calls_are_refused(api: Api) -> None:
     no_territory = await api.call("GET", "/v1/cpts", role="ars")
     assert no_territory.status_code == 401
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_a_huge_offset_is_a_422_problem_not_a_500(api: Api) -> None:
+    for offset in (str(2**63), str(2**64 + 1), "10000001"):
+        answer = await api.call("GET", "/v1/cpts", params={"offset": offset})
+        assert answer.status_code == 422, offset
+        assert answer.headers["content-type"] == PROBLEM
+        assert [e["field"] for e in answer.json()["errors"]] == ["offset"]
+    assert (await api.call("GET", "/v1/cpts", params={"offset": "10000000"})).json()["items"] == []
