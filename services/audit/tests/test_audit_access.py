@@ -31,7 +31,13 @@ LISTS = {"finding.read:list", "finding.summary", "risk.rank", "report.missions",
 
 async def seed(api: Api) -> str:
     yoga = flagged(27, "604000", "Séance de yoga", "800.00", "leisure_or_culture")
-    await api.project([registered(CORSE_ID), flow(CORSE_ID, "aci", "1000.00"), accounts(CORSE_ID, {"assurance_maladie": "1000.00"}, flags=[yoga])])
+    await api.project(
+        [
+            registered(CORSE_ID),
+            flow(CORSE_ID, "aci", "1000.00"),
+            accounts(CORSE_ID, {"assurance_maladie": "1000.00"}, flags=[yoga]),
+        ]
+    )
     page = (await api.call("GET", "/v1/findings")).json()
     assert page["total"] == 1
     return str(page["items"][0]["id"])
@@ -82,7 +88,9 @@ async def test_access_follows_the_table(api: Api, role: Role) -> None:
                 allowed = role in permission.roles
                 what = f"{permission.action} {method} {url} as {role.value} {'inside' if inside else 'outside'}"
                 if not allowed:
-                    expected = {403} if (inside or is_list or permission.action in ("rule.read", "replay")) else {403, 404}
+                    expected = (
+                        {403} if (inside or is_list or permission.action in ("rule.read", "replay")) else {403, 404}
+                    )
                     assert answer.status_code in expected, (what, answer.text)
                     assert answer.headers["content-type"] == "application/problem+json"
                     assert await state(api) == before, what

@@ -64,9 +64,13 @@ def _candidate(facts: CptsFacts, notice: DocumentNotice, severity: Severity, exp
     """The amount at stake: the public money (ACI and FIR) received for the year."""
     at_stake = facts.received({"aci", "fir"}, notice.fiscal_year)
     detail = {"event_id": notice.event_id, "label": notice.label}
+    # Overdue items of a year make one finding; nothing received that year lowers the stakes.
+    key = "overdue" if notice.kind == "overdue" else f"{notice.kind}:{notice.document_type}"
+    if at_stake <= 0 and severity is not Severity.HIGH:
+        severity = Severity.LOW
     return Candidate(
         notice.fiscal_year,
-        f"{notice.kind}:{notice.document_type}",
+        key,
         severity,
         at_stake,
         explanation + f" Argent public reçu pour l'année : {euros(at_stake)}.",
@@ -75,7 +79,7 @@ def _candidate(facts: CptsFacts, notice: DocumentNotice, severity: Severity, exp
 
 
 def _distinct(candidates: list[Candidate]) -> list[Candidate]:
-    """One finding per year and kind (the latest notice), evidence merged."""
+    """One finding per year and key, the explanations and evidence of its notices merged."""
     merged: dict[tuple[int, str], Candidate] = {}
     for c in candidates:
         known = merged.get((c.fiscal_year, c.key))
@@ -83,8 +87,9 @@ def _distinct(candidates: list[Candidate]) -> list[Candidate]:
             merged[(c.fiscal_year, c.key)] = c
         else:
             evidence = known.evidence + tuple(e for e in c.evidence if e not in known.evidence)
+            explanation = known.explanation.split(" Argent public")[0] + " " + c.explanation
             merged[(c.fiscal_year, c.key)] = Candidate(
-                c.fiscal_year, c.key, c.severity, c.amount, c.explanation, evidence
+                c.fiscal_year, c.key, known.severity, known.amount, explanation, evidence
             )
     return list(merged.values())
 
