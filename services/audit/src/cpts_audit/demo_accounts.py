@@ -151,9 +151,13 @@ def build(
     for number, item in enumerate(sorted(received, key=lambda r: (r.on, r.category, r.amount)), start=1):
         account, account_label, label = BOOKING[item.category]
         day, receivable = _day(year, item.on)
-        text = f"{label} {funder_suffix if item.category in ('aci', 'fir') else item.funder_name}".strip()
-        if item.category == "pharma":
-            text = f"{label} {item.funder_name}"
+        # Public funders by their kind and the département (a place name could hold a keyword of
+        # another funder, such as Ars-en-Ré); private ones by name, as P12 wants them named.
+        named = item.category in ("private_company", "foundation")
+        text = f"{label} {item.funder_name if named else funder_suffix}".strip()
+        if item.category == "pharma":  # the accountant names the laboratory
+            name = item.funder_name if "laboratoire" in item.funder_name.lower() else f"Laboratoire {item.funder_name}"
+            text = f"{label} {name}"
         other = ("441000", "Subventions à recevoir") if receivable else ("512000", "Banque")
         if item.amount >= 0:
             postings = [
