@@ -263,3 +263,33 @@ async def test_bad_input_gets_problems_and_changes_nothing(api: Api) -> None:
     assert await outbox_types(api) == before
     async with api.db.sessionmaker() as session:
         assert {f.status for f in (await session.scalars(select(Finding))).all()} == {"open"}
+
+
+async def test_replay_rebuilds_the_same_findings_and_keeps_their_states(api: Api) -> None:
+    events = [*headline(), *headline(PARIS_ID)]
+    await api.project(events)
+    [lab] = (await api.call("GET", "/v1/findings", params={"rule": "undeclared_source", "cpts": CORSE_ID})).json()[
+        "items"
+    ]
+    await api.call(
+        "PATCH", f"/v1/findings/{lab['id']}", "auditor", json={"status": "dismissed", "reason": "Erreur de saisie"}
+    )
+    before = (await api.call("GET", "/v1/findings", params={"limit": 500})).json()
+    outbox_before = await outbox_types(api)
+    from cpts_audit import commands
+
+    async with api.db.sessionmaker() as session:
+        # The topics from offset zero, redelivered events included: the same facts.
+        projected, outcome = await commands.replay(session, api.settings, [*events, *events[:4]])
+        await session.commit()
+    assert projected == len(events) + 4
+    assert (outcome.raised, outcome.updated, outcome.closed) == (0, 0, 0)
+    after = (await api.call("GET", "/v1/findings", params={"limit": 500})).json()
+    assert after == before and after["total"] == 4
+    assert next(f for f in after["items"] if f["id"] == lab["id"])["status"] == "dismissed"
+    assert await outbox_types(api) == outbox_before  # nothing new to tell
+    async with api.db.sessionmaker() as session:
+        # A replay of fewer facts (the yoga line gone from the topics) closes what they no longer support.
+        _, outcome = await commands.replay(session, api.settings, [*headline(flags=[LAB]), *headline(PARIS_ID)])
+        await session.commit()
+    assert outcome.closed == 1 and outcome.raised == 0
