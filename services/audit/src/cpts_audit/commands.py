@@ -37,6 +37,7 @@ class Outcome:
     closed: int = 0
     unchanged: int = 0
     risk_changed: int = 0
+    evaluated: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Outcome) -> None:
@@ -45,6 +46,7 @@ class Outcome:
         self.closed += other.closed
         self.unchanged += other.unchanged
         self.risk_changed += other.risk_changed
+        self.evaluated += other.evaluated
         for rule, count in other.by_rule.items():
             self.by_rule[rule] = self.by_rule.get(rule, 0) + count
 
@@ -277,13 +279,14 @@ async def change_status(
     return finding
 
 
-async def evaluate_dirty(session: AsyncSession, settings: ServiceSettings, limit: int = 200) -> Outcome:
+async def evaluate_dirty(session: AsyncSession, settings: ServiceSettings, limit: int = 500) -> Outcome:
     """Re-run the rules of the CPTS whose facts changed; clears a mark only if no newer
     change arrived meanwhile (its version is the one read)."""
     outcome = Outcome()
     marks = (await session.execute(select(DirtyCpts.cpts_id, DirtyCpts.version).limit(limit))).all()
     for cpts_id, version in marks:
         outcome.add(await evaluate_cpts(session, settings, cpts_id))
+        outcome.evaluated += 1
         await session.execute(delete(DirtyCpts).where(DirtyCpts.cpts_id == cpts_id, DirtyCpts.version == version))
     return outcome
 

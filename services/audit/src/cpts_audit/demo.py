@@ -6,11 +6,13 @@ accounting software would, through the other services' public APIs only:
 
 1. it reads, from the funding API, the flows of 2022 and 2023 and the latest declarations;
 2. it plants the anomalies listed in the audit README (one CPTS each, chosen with a fixed
-   seed among the 2023 ACI signatories): an ACI payment above the envelope's maximum (posted to
-   the funding API by the Assurance maladie), undeclared laboratory money, a yoga class and a
-   theatre evening, the purchase of premises, hoarded reserves (30 months of expenses), an
-   activity report sent without its financial part, and two empty shells (a handful of
-   members reported to the registry, no accounts, no activity report);
+   seed among the 2023 ACI signatories): an ACI payment above the envelope's maximum in 2024
+   (the dialogue's achievements recorded, then a payment posted to the funding API by the
+   Assurance maladie; 2024, so that the Senate's 2022 and 2023 totals stay), undeclared
+   laboratory money, a yoga class and a theatre evening, the purchase of premises, hoarded
+   reserves (30 months of expenses), an activity report sent without its financial part, and
+   two empty shells (a handful of members reported to the registry, no accounts, no activity
+   report);
 3. for 85 % of the CPTS paid each year (and every CPTS with a planted accounting anomaly) it
    pushes to the documents API a FEC that books the money the funding service says was paid
    (``demo_accounts``), a spending statement per mission and an activity report with its
@@ -58,6 +60,7 @@ LEISURE = (
 PREMISES = Decimal("180000.00")
 HOARDED_MONTHS = Decimal(30)
 OVER_MAXIMUM = Decimal("25000.00")
+OVER_MAXIMUM_YEAR = 2024
 SHELL_MEMBERS = {"infirmier": 3, "medecin_generaliste": 2}
 
 # The anomalies, the rule that must find each, and whether the CPTS keeps its FEC.
@@ -82,6 +85,7 @@ class Plan:
     places: dict[str, str] = field(default_factory=dict)
     planted: dict[str, str] = field(default_factory=dict)  # anomaly -> CPTS id
     expected_high: set[tuple[str, str, int]] = field(default_factory=set)  # (rule, cpts, year)
+    spares: list[str] = field(default_factory=list)
 
 
 def _token(settings: ServiceSettings, role: str, **claims: Any) -> dict[str, str]:
@@ -174,9 +178,15 @@ async def _envelope_check(funding: httpx.AsyncClient, plan: Plan, cpts_id: str, 
     return envelope
 
 
-async def _plant_over_maximum(funding: httpx.AsyncClient, plan: Plan, cpts_id: str) -> None:
-    envelope = await _envelope_check(funding, plan, cpts_id, PLANT_YEAR)
-    assert envelope is not None
+async def _plant_over_maximum(funding: httpx.AsyncClient, cpts_id: str) -> bool:
+    """In 2024 (the Senate's 2022 and 2023 totals stay as they are): the dialogue records the
+    year's achievements (funding publishes the envelope), then the Assurance maladie pays 25,000 €
+    more than the envelope's maximum. False when funding refuses (the CPTS is not a signatory)."""
+    year = OVER_MAXIMUM_YEAR
+    rates = await funding.put(f"/v1/cpts/{cpts_id}/achievements/{year}", json={"rates": {"prevention": "0.8000"}})
+    if rates.status_code != 200:
+        return False
+    envelope = (await funding.get(f"/v1/cpts/{cpts_id}/envelopes/{year}")).raise_for_status().json()
     aci = (
         (await funding.get("/v1/funders", params={"category": "aci", "limit": 1})).raise_for_status().json()["items"][0]
     )
@@ -185,19 +195,17 @@ async def _plant_over_maximum(funding: httpx.AsyncClient, plan: Plan, cpts_id: s
         "kind": "payment",
         "cpts_id": cpts_id,
         "funder_id": aci["id"],
-        "fiscal_year": PLANT_YEAR,
+        "fiscal_year": year,
         "mission": "functioning",
         "part": "not_applicable",
         "amount": f"{excess:.2f}",
-        "date": f"{PLANT_YEAR}-12-15",
-        "funder_reference": f"ACI-{PLANT_YEAR}-COMPLEMENT-{cpts_id[:8]}",
+        "date": f"{year}-06-15",
+        "funder_reference": f"ACI-{year}-{cpts_id[:8]}",
     }
     answer = await funding.post(
         "/v1/flows", json=body, headers={"Idempotency-Key": f"audit-demo-over-maximum-{cpts_id}"}
     )
-    answer.raise_for_status()
-    flows = await _pages(funding, "/v1/flows", {"cpts_id": cpts_id, "fiscal_year": PLANT_YEAR})
-    plan.flows[(cpts_id, PLANT_YEAR)] = [f for f in flows if f["kind"] != "allocation"]
+    return answer.status_code in (200, 201)
 
 
 def _choose(plan: Plan, rng: random.Random) -> None:
@@ -205,8 +213,9 @@ def _choose(plan: Plan, rng: random.Random) -> None:
     before the complement dated 15 December), none already flagged by the funding data."""
     pool = [c for c in plan.paid[PLANT_YEAR] if c in set(plan.paid.get(PLANT_YEAR - 1, []))]
     pool = [c for c in pool if not any(c == cpts for _, cpts, _ in plan.expected_high)]
-    chosen = rng.sample(pool, len(PLANTS))
-    plan.planted = {anomaly: cpts for (anomaly, _, _), cpts in zip(PLANTS, chosen, strict=True)}
+    chosen = rng.sample(pool, len(PLANTS) + 5)  # spares for the over-maximum payment
+    plan.planted = {anomaly: cpts for (anomaly, _, _), cpts in zip(PLANTS, chosen, strict=False)}
+    plan.spares = chosen[len(PLANTS) :]
 
 
 async def _upload(
@@ -272,7 +281,10 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                 for cpts_id in plan.paid.get(year, []):
                     await _envelope_check(funding, plan, cpts_id, year)
             _choose(plan, rng)
-            await _plant_over_maximum(funding, plan, plan.planted["aci_above_maximum"])
+            for candidate in [plan.planted["aci_above_maximum"], *plan.spares]:
+                if await _plant_over_maximum(funding, candidate):
+                    plan.planted["aci_above_maximum"] = candidate
+                    break
             without_fec = {plan.planted[a] for a, _, keeps in PLANTS if not keeps}
             with_fec = {plan.planted[a] for a, _, keeps in PLANTS if keeps}
             jobs: list[tuple[str, int, Anomalies]] = []
@@ -347,6 +359,10 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
         await db.dispose()
 
 
+def _year_of(anomaly: str) -> int:
+    return OVER_MAXIMUM_YEAR if anomaly == "aci_above_maximum" else PLANT_YEAR
+
+
 def rng_for(cpts_id: str, year: int) -> random.Random:
     """A generator per CPTS-year: the files do not depend on the order of the uploads."""
     return random.Random(f"{SEED}-{cpts_id}-{year}")
@@ -374,7 +390,7 @@ async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: in
         ).all()
     by_rule = Counter(rule for rule, *_ in rows)
     found = {(rule, cpts, year) for rule, cpts, year, _, _ in rows}
-    expected = {(rule, plan.planted[anomaly], PLANT_YEAR) for anomaly, rule, _ in PLANTS}
+    expected = {(rule, plan.planted[anomaly], _year_of(anomaly)) for anomaly, rule, _ in PLANTS}
     missed = sorted(
         f"{rule} ({plan.names.get(cpts, cpts)})" for rule, cpts, year in expected if (rule, cpts, year) not in found
     )

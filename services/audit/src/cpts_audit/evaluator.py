@@ -16,19 +16,23 @@ from cpts_kit.outbox import _wait
 
 log = logging.getLogger(__name__)
 
+BATCH = 25
+
 
 def evaluator(settings: AuditSettings) -> Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]:
     async def evaluate_changed_cpts(db: Database, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                # Small transactions: on SQLite each one holds the write lock the consumer needs.
                 async with db.sessionmaker() as session:
-                    outcome = await commands.evaluate_dirty(session, settings)
+                    outcome = await commands.evaluate_dirty(session, settings, limit=BATCH)
                     await session.commit()
                 if outcome.raised or outcome.updated or outcome.closed:
                     log.info(
                         "findings: %d raised, %d updated, %d closed", outcome.raised, outcome.updated, outcome.closed
                     )
-                    continue
+                if outcome.evaluated == BATCH:
+                    continue  # more CPTS are waiting
             except asyncio.CancelledError:
                 raise
             except Exception:
