@@ -15,7 +15,7 @@ from cpts_audit.storage import facts as fact_store
 from cpts_audit.storage.models import Fact, Finding, FindingTransition, RiskScore
 from cpts_kit.auth import Principal
 from cpts_kit.missions import Mission
-from cpts_kit.money import to_money
+from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import not_found
 
@@ -70,13 +70,11 @@ async def summary(
     """(rule, severity, status, count, amount) in the caller's territory."""
     query = _filtered(caller, filters).subquery()
     rows = await session.execute(
-        select(query.c.rule, query.c.severity, query.c.status, func.count(), func.sum(query.c.amount))
+        select(query.c.rule, query.c.severity, query.c.status, func.count(), sum_cents(as_cents(query.c.amount)))
         .group_by(query.c.rule, query.c.severity, query.c.status)
         .order_by(query.c.rule, query.c.severity, query.c.status)
     )
-    return [
-        (r, s, st, int(n), to_money(Decimal(str(a or 0)).quantize(Decimal("0.01")))) for r, s, st, n, a in rows.all()
-    ]
+    return [(r, s, st, int(n), from_cents(cents)) for r, s, st, n, cents in rows.all()]
 
 
 async def get_finding(session: AsyncSession, caller: Principal, finding_id: str) -> Finding:
