@@ -173,7 +173,16 @@ async def _envelope_check(funding: httpx.AsyncClient, plan: Plan, cpts_id: str, 
     if answer.status_code != 200:
         return None
     envelope: dict[str, Any] = answer.json()
-    if to_money(envelope["totals"]["paid"]) - to_money(envelope["totals"]["maximum"]) > Decimal("1.00"):
+    # The audit's definition: every ACI payment of the fiscal year, recoveries deducted.
+    paid = sum(
+        (
+            to_money(f["amount"]) * (-1 if f["kind"] == "recovery" else 1)
+            for f in plan.flows[(cpts_id, year)]
+            if f["funder_category"] == "aci"
+        ),
+        Decimal(0),
+    )
+    if paid - to_money(envelope["totals"]["maximum"]) > Decimal("1.00"):
         plan.expected_high.add(("aci_above_maximum", cpts_id, year))
     return envelope
 
