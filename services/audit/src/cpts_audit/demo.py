@@ -101,6 +101,20 @@ async def _pages(client: httpx.AsyncClient, url: str, params: dict[str, Any]) ->
             return items
 
 
+async def _wait_for_funding(funding: httpx.AsyncClient, settings: AuditSettings) -> int:
+    """Until the funding service holds 2023 flows and their count is stable (its demo done)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.demo_wait_seconds
+    previous = -1
+    while True:
+        answer = await funding.get("/v1/flows", params={"fiscal_year": PLANT_YEAR, "limit": 1})
+        total = int(answer.json()["total"]) if answer.status_code == 200 else 0
+        if (total and total == previous) or loop.time() >= deadline:
+            return total
+        previous = total
+        await asyncio.sleep(settings.demo_poll_seconds)
+
+
 async def _read_funding(funding: httpx.AsyncClient) -> Plan:
     plan = Plan()
     for year in YEARS:
@@ -241,12 +255,16 @@ async def _upload(
         "spending_statement": f"depenses-{year}.csv",
         "activity_report": f"rapport-{year}.pdf",
     }
-    answer = await documents.post(
-        f"/v1/cpts/{cpts_id}/documents",
-        files={"file": (names[kind], content)},
-        data={"type": kind, "fiscal_year": str(year), **fields},
-        headers=_token(settings, "cpts", cpts=cpts_id),
-    )
+    for _ in range(60):  # the documents service may not know the CPTS yet (its projection lags)
+        answer = await documents.post(
+            f"/v1/cpts/{cpts_id}/documents",
+            files={"file": (names[kind], content)},
+            data={"type": kind, "fiscal_year": str(year), **fields},
+            headers=_token(settings, "cpts", cpts=cpts_id),
+        )
+        if answer.status_code != 404:
+            break
+        await asyncio.sleep(2)
     if answer.status_code not in (200, 201):
         raise RuntimeError(
             f"documents refused the {kind} {year} of {cpts_id}: {answer.status_code} {answer.text[:300]}"
@@ -283,6 +301,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
             httpx.AsyncClient(base_url=audit.demo_documents_url, timeout=timeout) as documents,
             httpx.AsyncClient(base_url=audit.demo_registry_url, headers=cnam, timeout=timeout) as registry,
         ):
+            await _wait_for_funding(funding, audit)
             plan = await _read_funding(funding)
             if not plan.paid.get(PLANT_YEAR):
                 return "no demo accounts: the funding service has no ACI payments for 2023"
