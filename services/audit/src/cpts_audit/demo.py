@@ -232,10 +232,8 @@ async def _plant_over_maximum(funding: httpx.AsyncClient, cpts_id: str) -> bool:
 
 
 def _choose(plan: Plan, rng: random.Random) -> None:
-    """One CPTS per anomaly among the 2023 signatories paid since 2022 (signed long enough
-    before the complement dated 15 December), none already flagged by the funding data."""
+    """One CPTS per anomaly among the 2023 signatories already paid in 2022."""
     pool = [c for c in plan.paid[PLANT_YEAR] if c in set(plan.paid.get(PLANT_YEAR - 1, []))]
-    pool = [c for c in pool if not any(c == cpts for _, cpts, _ in plan.expected_high)]
     chosen = rng.sample(pool, len(PLANTS) + 5)  # spares for the over-maximum payment
     plan.planted = {anomaly: cpts for (anomaly, _, _), cpts in zip(PLANTS, chosen, strict=False)}
     plan.spares = chosen[len(PLANTS) :]
