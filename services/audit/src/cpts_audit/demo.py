@@ -411,7 +411,9 @@ async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: in
     async with db.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(Finding.rule, Finding.cpts_id, Finding.fiscal_year, Finding.severity, Finding.status)
+                select(Finding.rule, Finding.cpts_id, Finding.fiscal_year, Finding.severity, Finding.status).where(
+                    Finding.status != "closed"  # what the facts still support
+                )
             )
         ).all()
     by_rule = Counter(rule for rule, *_ in rows)
@@ -432,7 +434,7 @@ async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: in
             "rule": rule,
             "cpts_id": plan.planted[anomaly],
             "cpts_name": plan.names.get(plan.planted[anomaly], ""),
-            "fiscal_year": PLANT_YEAR,
+            "fiscal_year": _year_of(anomaly),
             "fec_lines": lines.get(anomaly, []),
         }
         for anomaly, rule, _ in PLANTS
@@ -444,7 +446,12 @@ async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: in
     verdict = f"planted anomalies found {len(expected) - len(missed)}/{len(expected)}" + (
         f" (missed: {'; '.join(missed)})" if missed else ""
     )
-    upstream = len(plan.expected_high)
+    upstream_by_rule = Counter(rule for rule, *_ in plan.expected_high)
+    upstream = f"{len(plan.expected_high)}" + (
+        " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(upstream_by_rule.items())) + ")"
+        if upstream_by_rule
+        else ""
+    )
     unexplained = f"{stray_count}" + (f" ({', '.join(stray)})" if stray else "")
     years = ", ".join(map(str, YEARS))
     return (
