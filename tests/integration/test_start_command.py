@@ -51,7 +51,7 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{registry_port}"
     try:
         # A fresh install, migrations, then each service's demo data: wait for "Ready."
-        deadline = time.monotonic() + 900
+        deadline = time.monotonic() + 1800  # the audit demo pushes about 2,300 documents
         output = ""
         while time.monotonic() < deadline and process.poll() is None and "Ready." not in output:
             time.sleep(1)

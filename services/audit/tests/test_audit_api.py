@@ -293,3 +293,38 @@ async def test_replay_rebuilds_the_same_findings_and_keeps_their_states(api: Api
         _, outcome = await commands.replay(session, api.settings, [*headline(flags=[LAB]), *headline(PARIS_ID)])
         await session.commit()
     assert outcome.closed == 1 and outcome.raised == 0
+
+
+async def test_contract_events_of_this_round_drive_their_rules(api: Api) -> None:
+    """indicators' activity signals and funding's over_maximum, built after contracts.md (their
+    producers are being written in parallel), reach empty_shell and aci_above_maximum."""
+    from audit_helpers import event
+
+    place = {"cpts_id": CORSE_ID, "region": "94", "departement": "2A"}
+    aci = flow(CORSE_ID, "aci", "50000.00", mission="prevention", flow_id="flow-aci-1")
+    activity = event(
+        "fr.cpts.indicators.activity.assessed.v1",
+        {
+            **place,
+            "year": 2023,
+            "missions_funded_without_measurement": ["prevention"],
+            "declarative_share": "1.0000",
+            "dialogue_missing": True,
+        },
+    )
+    over = event(
+        "fr.cpts.funding.envelope.over_maximum.v1",
+        {
+            **place,
+            "year": 2023,
+            "maximum": "40000.00",
+            "paid": "50000.00",
+            "excess": "10000.00",
+            "flow_ids": ["flow-aci-1"],
+        },
+    )
+    await api.project([registered(CORSE_ID), members(CORSE_ID, 2023, 80), aci, activity, over])
+    found = {f["rule"]: f for f in (await api.call("GET", "/v1/findings")).json()["items"]}
+    assert found["empty_shell"]["severity"] == "high" and "prevention" in found["empty_shell"]["explanation"]
+    assert found["aci_above_maximum"]["amount"] == "10000.00"
+    assert any(e["id"] == "flow-aci-1" for e in found["aci_above_maximum"]["evidence"])
