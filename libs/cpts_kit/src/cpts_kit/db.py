@@ -51,6 +51,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Execution option marking the connections of read-only sessions.
+READ_ONLY = "cpts_read_only"
+# Methods whose requests only read (RFC 9110 safe methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -67,7 +73,11 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             _configure_sqlite(self.engine)
+        # Writers: on SQLite their transactions open with BEGIN IMMEDIATE (see below).
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Readers: a plain (deferred) BEGIN on SQLite, so that reads run beside each other and
+        # beside the one writer (WAL) instead of queueing for the write lock.
+        self.reader = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
@@ -88,8 +98,10 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE so that concurrent writers (API and outbox
-    relay) wait for the lock instead of failing on a read-to-write upgrade."""
+    """WAL, foreign keys, and BEGIN IMMEDIATE for writers so that concurrent writers (API and
+    outbox relay) wait for the lock instead of failing on a read-to-write upgrade. Readers
+    (``Database.reader``) open a deferred transaction: WAL gives them a snapshot without the
+    lock."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -102,11 +114,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, on the app's database."""
+    """FastAPI dependency: one session per request, on the app's database; a read-only one
+    for safe methods (GET, HEAD), which must not write."""
     database: Database = request.app.state.db
-    async with database.sessionmaker() as session:
+    factory = database.reader if request.method in SAFE_METHODS else database.sessionmaker
+    async with factory() as session:
         yield session

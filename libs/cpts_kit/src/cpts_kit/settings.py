@@ -48,7 +48,11 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "cpts-dev"
     jwt_audience: str = "cpts-platform"
 
+    # Request bodies (JSON): larger ones get a 413 before anything reads them.
     max_body_bytes: int = 2_000_000
+    # Bodies of the routes marked ``cpts_kit.app.streamed_upload`` (documents), which stream
+    # them to storage with their own checks.
+    max_upload_bytes: int = 2_000_000
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -16,7 +16,7 @@ from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, invalid
 from cpts_kit.settings import ServiceSettings
 from cpts_registry import commands, queries
-from cpts_registry.api import schemas
+from cpts_registry.api import schemas, views
 from cpts_registry.domain.lifecycle import Status
 from cpts_registry.domain.tiers import SizeTier
 
@@ -90,14 +90,14 @@ async def list_cpts(
     filters = queries.CptsFilters(region, departement, status_, size_tier, siren, name)
     rows, total = await queries.list_cpts(session, caller, filters, page)
     today = date.today()
-    return Page(items=[commands.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page(items=[views.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
 async def get_cpts(cpts_id: CptsId, session: Session, caller: Caller, response: Response) -> schemas.CptsDetail:
-    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
-    response.headers["ETag"] = _etag(cpts.version)
-    return commands.detail(cpts, date.today())
+    found = await queries.get_cpts(session, caller, cpts_id)
+    response.headers["ETag"] = _etag(found.cpts.version)
+    return views.detail(found, date.today())
 
 
 @router.patch("/{cpts_id}", response_model=schemas.CptsDetail, summary="Change identity attributes")
@@ -142,12 +142,12 @@ async def transition_cpts(
 
 @router.get("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="The communes of the CPTS")
 async def get_territory(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.TerritoryView:
-    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    found = await queries.get_cpts(session, caller, cpts_id)
     return schemas.TerritoryView(
-        cpts_id=cpts.id,
-        communes=sorted(t.commune for t in cpts.territory),
-        population=cpts.population,
-        size_tier=SizeTier(cpts.size_tier),
+        cpts_id=found.cpts.id,
+        communes=found.communes,
+        population=found.cpts.population,
+        size_tier=SizeTier(found.cpts.size_tier),
     )
 
 
