@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,6 +83,7 @@ def create_service_app(
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        routers=routers,
     )
     app.include_router(health_router)
     for router in routers:
@@ -117,12 +119,25 @@ class ServiceLayer:
     so a 36 MB JSON would otherwise be parsed for a caller with no token); then a body larger
     than the route's limit is refused with 413, declared or streamed."""
 
-    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str, max_body_bytes: int, max_upload_bytes: int, routers: Sequence[APIRouter]
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
-        self.max_upload_bytes = max_upload_bytes
-        self._policies: dict[int, _BodyPolicy] = {}
+        # The routes of the service's routers (the kit includes them as they are).
+        self.policies = [
+            (
+                route,
+                _BodyPolicy(
+                    needs_token=_needs_token(route.dependant),
+                    max_bytes=max_upload_bytes if getattr(route.endpoint, _UPLOAD_MARK, False) else max_body_bytes,
+                ),
+            )
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -189,21 +204,10 @@ class ServiceLayer:
             await problem_response(Request(scope), _too_large(limit))(scope, receive, send)
 
     def _policy(self, scope: Scope) -> _BodyPolicy:
-        """The body rules of the route the request goes to (routes are matched as the router
-        will, once per request that carries a body)."""
-        app = scope.get("app")
-        for route in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                policy = self._policies.get(id(route))
-                if policy is None:
-                    upload = getattr(getattr(route, "endpoint", None), _UPLOAD_MARK, False)
-                    dependant = getattr(route, "dependant", None)
-                    policy = _BodyPolicy(
-                        needs_token=dependant is not None and _needs_token(dependant),
-                        max_bytes=self.max_upload_bytes if upload else self.max_body_bytes,
-                    )
-                    self._policies[id(route)] = policy
+        """The body rules of the service route the request goes to (matched as the router
+        will, once per request that carries a body); other paths need no token."""
+        for route, policy in self.policies:
+            if route.matches(scope)[0] is Match.FULL:
                 return policy
         return _BodyPolicy(needs_token=False, max_bytes=self.max_body_bytes)
 
