@@ -121,7 +121,15 @@ def parse_wrk(name: str, output: str) -> Result:
 
 
 def run_wrk(target: Target, token: str, args: argparse.Namespace) -> Result:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s", "--latency"]
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
     if target.token:
         command += ["-H", f"Authorization: Bearer {token}"]
     command.append(target.url)

@@ -27,8 +27,8 @@ from cpts_documents.domain.sniffing import EXTENSIONS, Format, Refused
 from cpts_documents.domain.types import DocumentType, Verdict
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.blobs import BlobStore
-from cpts_kit.auth import Principal, Role, current_principal
 from cpts_kit.app import streamed_upload
+from cpts_kit.auth import Principal, Role, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
