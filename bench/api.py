@@ -120,22 +120,18 @@ def parse_wrk(name: str, output: str) -> Result:
     return Result(name, float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors, int(total.group(1)))
 
 
-def run_wrk(target: Target, token: str, args: argparse.Namespace) -> Result:
-    command = [
-        "wrk",
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{args.duration}s",
-        "--timeout",
-        "10s",
-        "--latency",
-    ]
+def wrk(target: Target, token: str, args: argparse.Namespace, seconds: int) -> list[str]:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    command += ["--timeout", "10s"]
     if target.token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    command.append(target.url)
+    return [*command, target.url]
+
+
+def run_wrk(target: Target, token: str, args: argparse.Namespace) -> Result:
     # A short warm-up (caches, connection pools), then the measured run.
-    subprocess.run([*command[:3], "-d2s", *command[4:]], capture_output=True, check=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    subprocess.run(wrk(target, token, args, 2), capture_output=True, check=True)
+    done = subprocess.run(wrk(target, token, args, args.duration), capture_output=True, text=True, check=True)
     return parse_wrk(target.name, done.stdout)
 
 
