@@ -197,18 +197,36 @@ def platform(args: argparse.Namespace, env: dict[str, str], state: Path) -> Iter
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + args.start_timeout
+        without_demo = []
         for line in proc.stdout:
             print(f"  | {line.rstrip()}", file=sys.stderr)
+            if found := re.match(r"^(\w+)\s+no demo", line):
+                without_demo.append(found.group(1))
             if line.startswith("Ready."):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("the platform was not ready in time")
         else:
-            raise RuntimeError(f"the platform stopped before it was ready; see {state / 'run.log'}")
+            log.flush()
+            tail = (state / "run.log").read_text()[-3000:]
+            raise RuntimeError(f"the platform stopped before it was ready:\n{tail}")
+        for name in without_demo:  # its projection was not complete yet on a loaded machine
+            load_demo(name, env)
         yield proc
     finally:
         stop(proc)
         log.close()
+
+
+def load_demo(name: str, env: dict[str, str], attempts: int = 5) -> None:
+    for _ in range(attempts):
+        done = subprocess.run(
+            [PYTHON, "-m", "cpts_kit.cli", "demo", name], env=env, capture_output=True, text=True, check=True
+        )
+        print(f"  | {name} demo: {done.stdout.strip()}", file=sys.stderr)
+        if "no demo" not in done.stdout:
+            return
+    raise RuntimeError(f"the {name} demo data could not be loaded")
 
 
 def service_env(args: argparse.Namespace, state: Path, urls: dict[str, str]) -> dict[str, str]:
@@ -235,7 +253,10 @@ def token(env: dict[str, str]) -> str:
 
 
 def backlog(url: str) -> str:
-    text = httpx.get(f"{url}/metrics", timeout=5).text
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+    except httpx.HTTPError as exc:
+        return f"? ({exc.__class__.__name__})"
     found = re.search(r"^cpts_outbox_backlog\{[^}]*\} ([\d.e+]+)$", text, re.MULTILINE)
     return str(int(float(found.group(1)))) if found else "?"
 

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_kit.auth import Principal, Role
+from cpts_kit.db import json_rows
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import Problem, not_found
 from cpts_registry.domain.coverage import Coverage, CoverageLevel, compute_coverage
@@ -94,21 +95,32 @@ def _scope(principal: Principal) -> ColumnElement[bool]:
     return principal.scope_clause(region=Cpts.region, departement=Cpts.departement, cpts_id=Cpts.id)
 
 
+# One statement for a detail: the CPTS, its communes and its history (one round trip, one
+# snapshot), built once.
+_DETAIL = select(
+    *_RECORD_COLUMNS,
+    select(json_rows(TerritoryCommune.commune)).where(TerritoryCommune.cpts_id == Cpts.id).scalar_subquery(),
+    select(json_rows(StatusChange.seq, StatusChange.status, StatusChange.effective_date, StatusChange.reason))
+    .where(StatusChange.cpts_id == Cpts.id)
+    .scalar_subquery(),
+)
+
+
 async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) -> CptsDetailRecord:
     """One CPTS with its communes and status history; 404 when it is missing or outside the
     caller's territory (indistinguishable)."""
-    row = (await session.execute(select(*_RECORD_COLUMNS).where(Cpts.id == cpts_id, _scope(principal)))).first()
+    row = (await session.execute(_DETAIL.where(Cpts.id == cpts_id, _scope(principal)))).first()
     if row is None:
         raise not_found("CPTS", cpts_id)
-    communes = await session.scalars(
-        select(TerritoryCommune.commune).where(TerritoryCommune.cpts_id == cpts_id).order_by(TerritoryCommune.commune)
+    *_, codes, changes = row
+    return CptsDetailRecord(
+        _record(row),
+        sorted(codes or ()),
+        [
+            StatusRecord(status, date.fromisoformat(effective), reason)
+            for _, status, effective, reason in sorted(changes or (), key=lambda change: change[0])
+        ],
     )
-    history = await session.execute(
-        select(StatusChange.status, StatusChange.effective_date, StatusChange.reason)
-        .where(StatusChange.cpts_id == cpts_id)
-        .order_by(StatusChange.seq)
-    )
-    return CptsDetailRecord(_record(row), list(communes), [StatusRecord(*h) for h in history])
 
 
 async def list_cpts(
@@ -127,11 +139,12 @@ async def list_cpts(
         conditions.append(Cpts.siren == filters.siren)
     if filters.name:
         conditions.append(func.lower(Cpts.name).contains(filters.name.lower(), autoescape=True))
-    # The total rides along with the page (a window count); a page past the end has no row
-    # to carry it, so it is counted apart.
+    # The total rides along with the page (a scalar subquery, evaluated once): one round trip.
+    # A page past the end has no row to carry it, so it is counted apart.
+    total = select(func.count()).select_from(Cpts).where(*conditions).scalar_subquery()
     rows = (
         await session.execute(
-            select(*_RECORD_COLUMNS, func.count().over())
+            select(*_RECORD_COLUMNS, total)
             .where(*conditions)
             .order_by(Cpts.name, Cpts.id)
             .limit(page.limit)
@@ -140,8 +153,7 @@ async def list_cpts(
     ).all()
     if rows:
         return [_record(r) for r in rows], int(rows[0][-1])
-    total = await session.scalar(select(func.count()).select_from(Cpts).where(*conditions))
-    return [], int(total or 0)
+    return [], int(await session.scalar(select(total)) or 0)
 
 
 @dataclass(frozen=True)
