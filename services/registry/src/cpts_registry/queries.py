@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_kit.auth import Principal, Role
@@ -96,21 +96,22 @@ def _scope(principal: Principal) -> ColumnElement[bool]:
 
 
 # One statement for a detail: the CPTS, its communes and its history (one round trip, one
-# snapshot), built once.
+# snapshot), built once so that SQLAlchemy keeps its compiled form and cache key (the
+# territory is checked on the row, with the rule the lists apply in SQL).
 _DETAIL = select(
     *_RECORD_COLUMNS,
     select(json_rows(TerritoryCommune.commune)).where(TerritoryCommune.cpts_id == Cpts.id).scalar_subquery(),
     select(json_rows(StatusChange.seq, StatusChange.status, StatusChange.effective_date, StatusChange.reason))
     .where(StatusChange.cpts_id == Cpts.id)
     .scalar_subquery(),
-)
+).where(Cpts.id == bindparam("cpts_id"))
 
 
 async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) -> CptsDetailRecord:
     """One CPTS with its communes and status history; 404 when it is missing or outside the
     caller's territory (indistinguishable)."""
-    row = (await session.execute(_DETAIL.where(Cpts.id == cpts_id, _scope(principal)))).first()
-    if row is None:
+    row = (await session.execute(_DETAIL, {"cpts_id": cpts_id})).first()
+    if row is None or not principal.sees(region=row.region, departement=row.departement, cpts_id=row.id):
         raise not_found("CPTS", cpts_id)
     *_, codes, changes = row
     return CptsDetailRecord(
