@@ -6,20 +6,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cpts_kit.auth import TokenVerifier
+from cpts_kit.auth import TokenVerifier, current_principal
 from cpts_kit.db import Database
 from cpts_kit.health import router as health_router
 from cpts_kit.inbox import EventConsumer
-from cpts_kit.logs import configure_logging, install_request_ids
-from cpts_kit.metrics import install_http_metrics
+from cpts_kit.logs import configure_logging, request_id_for, request_id_var
+from cpts_kit.metrics import install_metrics_endpoint, observe_request
 from cpts_kit.outbox import OutboxRelay
-from cpts_kit.problems import PROBLEM_JSON, install_problem_handlers
+from cpts_kit.problems import Problem, install_problem_handlers, problem_response
 from cpts_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -71,74 +77,169 @@ def create_service_app(
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    install_http_metrics(app, settings.service_name)
-    install_request_ids(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_metrics_endpoint(app)
+    app.add_middleware(
+        ServiceLayer,
+        service=settings.service_name,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        routers=routers,
+    )
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
     return app
 
 
-class BodySizeLimit:
-    """Refuses bodies over ``max_bytes`` with a 413 problem, before the app reads them."""
+F = TypeVar("F", bound=Callable[..., Any])
+_UPLOAD_MARK = "__cpts_streamed_upload__"
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+def streamed_upload(endpoint: F) -> F:
+    """Marks an endpoint that streams its body to storage with its own size check: its
+    requests may carry up to the service's ``max_upload_bytes`` instead of the JSON limit
+    ``max_body_bytes``. Put it under the route decorator."""
+    setattr(endpoint, _UPLOAD_MARK, True)
+    return endpoint
+
+
+@dataclass(frozen=True)
+class _BodyPolicy:
+    needs_token: bool
+    max_bytes: int
+
+
+class ServiceLayer:
+    """The one HTTP middleware of a service, in plain ASGI (Starlette's ``BaseHTTPMiddleware``
+    copies every request and response through a task group; stacked, they cost more than the
+    endpoint): the request id, the request metrics, and the body gate.
+
+    The body gate runs before anything reads a request body: when the route needs a bearer
+    token, the token is verified first (FastAPI parses the body before it runs dependencies,
+    so a 36 MB JSON would otherwise be parsed for a caller with no token); then a body larger
+    than the route's limit is refused with 413, declared or streamed."""
+
+    def __init__(
+        self, app: ASGIApp, service: str, max_body_bytes: int, max_upload_bytes: int, routers: Sequence[APIRouter]
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+        # The routes of the service's routers (the kit includes them as they are).
+        self.policies = [
+            (
+                route,
+                _BodyPolicy(
+                    needs_token=_needs_token(route.dependant),
+                    max_bytes=max_upload_bytes if getattr(route.endpoint, _UPLOAD_MARK, False) else max_body_bytes,
+                ),
+            )
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+        headers = dict(scope["headers"])
+        request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        context = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if b"content-length" in headers or b"transfer-encoding" in headers:
+                await self._gate(scope, headers, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(context)
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            observe_request(self.service, path, scope["method"], status, time.perf_counter() - started)
+
+    async def _gate(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send) -> None:
+        policy = self._policy(scope)
+        if policy.needs_token and (refusal := await self._authenticate(scope, headers)) is not None:
+            await problem_response(Request(scope), refusal)(scope, receive, send)
+            return
+        limit = policy.max_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await problem_response(Request(scope), _too_large(limit))(scope, receive, send)
             return
         received = 0
+        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
+        async def watch_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except Exception as exc:
-            # Middlewares built on BaseHTTPMiddleware read the body in a task group, which
-            # wraps our signal in an ExceptionGroup.
-            too_large = isinstance(exc, _TooLarge) or (
-                isinstance(exc, BaseExceptionGroup) and exc.subgroup(_TooLarge) is not None
-            )
-            if not too_large:
+            await self.app(scope, limited_receive, watch_send)
+        except _TooLarge:
+            # Read outside FastAPI's handlers (which answer it as the HTTP exception it is).
+            if started:
                 raise
-            await self._refuse(scope, send)
+            await problem_response(Request(scope), _too_large(limit))(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        import json
+    def _policy(self, scope: Scope) -> _BodyPolicy:
+        """The body rules of the service route the request goes to (matched as the router
+        will, once per request that carries a body); other paths need no token."""
+        for route, policy in self.policies:
+            if route.matches(scope)[0] is Match.FULL:
+                return policy
+        return _BodyPolicy(needs_token=False, max_bytes=self.max_body_bytes)
 
-        body = json.dumps(
-            {
-                "type": "/problems/payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"The request body is larger than {self.max_bytes} bytes",
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _authenticate(self, scope: Scope, headers: dict[bytes, bytes]) -> Problem | None:
+        scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return Problem(
+                401,
+                "A bearer token is required",
+                type_="/problems/unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="cpts"'},
+            )
+        verifier: TokenVerifier = scope["app"].state.verifier
+        try:
+            scope["state"]["principal"] = await verifier.verify(credentials.strip())
+        except Problem as refusal:
+            return refusal
+        return None
 
 
-class _TooLarge(Exception):
-    pass
+def _needs_token(dependant: Dependant) -> bool:
+    return any(dep.call is current_principal or _needs_token(dep) for dep in dependant.dependencies)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(413, f"The request body is larger than {limit} bytes", type_="/problems/payload-too-large")
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised by the gate's ``receive`` once a streamed body passes the limit. An HTTP
+    exception, so that FastAPI's body parsing passes it on as it is (it turns any other error
+    into a 400) and the problem handlers answer 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes")

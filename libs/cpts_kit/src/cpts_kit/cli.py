@@ -172,7 +172,8 @@ def run(
         typer.echo("stopped")
 
 
-def _wait_ready(url: str, name: str, timeout: float = 60.0) -> None:
+def _wait_ready(url: str, name: str, timeout: float = 300.0) -> None:
+    # Generous: on a loaded machine a service takes minutes to import, migrate and start.
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:

@@ -6,10 +6,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-
-from fastapi import FastAPI, Request, Response
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -48,16 +45,6 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
-def install_request_ids(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
-        token = request_id_var.set(request_id)
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-ID"] = request_id
-        return response
+def request_id_for(incoming: str) -> str:
+    """The caller's ``X-Request-ID`` when it is a safe token, a new one otherwise."""
+    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 HTTP_REQUESTS = Counter("cpts_http_requests_total", "HTTP requests answered", ["service", "route", "method", "status"])
@@ -32,21 +29,13 @@ CONSUMER_LAG = Gauge(
 )
 
 
-def install_http_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(service, path, request.method, str(status)).inc()
-            HTTP_LATENCY.labels(service, path, request.method).observe(time.perf_counter() - started)
+def observe_request(service: str, route: str, method: str, status: int, seconds: float) -> None:
+    """Counts one answered request (called by the service's HTTP layer, ``cpts_kit.app``)."""
+    HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
+    HTTP_LATENCY.labels(service, route, method).observe(seconds)
 
+
+def install_metrics_endpoint(app: FastAPI) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -210,7 +210,7 @@ class OutboxRelay:
             await stop_client(producer)
 
     async def _refresh_backlog_metrics(self) -> None:
-        async with self.db.sessionmaker() as session:
+        async with self.db.reader() as session:  # every half second: never wait for the write lock
             count, oldest = (
                 await session.execute(
                     select(func.count(), func.min(OutboxEvent.created_at)).where(

@@ -57,7 +57,11 @@ class ServiceSettings(BaseSettings):
     # Verified tokens kept (by SHA-256, until they expire) so a token is checked once.
     token_cache_size: int = 10_000
 
+    # Request bodies (JSON): larger ones get a 413 before anything reads them.
     max_body_bytes: int = 2_000_000
+    # Bodies of the routes marked ``cpts_kit.app.streamed_upload`` (documents), which stream
+    # them to storage with their own checks.
+    max_upload_bytes: int = 2_000_000
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -16,8 +16,9 @@ class DocumentsSettings(ServiceSettings):
     service_name: ClassVar[str] = "documents"
     default_port: ClassVar[int] = 8003
 
-    # Uploads are documents, not JSON: a larger body limit than the kit's default.
-    max_body_bytes: int = 52_000_000
+    # Uploads are documents, not JSON: a larger body limit than the kit's default (the JSON
+    # routes keep the platform's ``max_body_bytes``).
+    max_upload_bytes: int = 52_000_000
     max_document_bytes: int = 50_000_000
     max_line_bytes: int = 16_384
     max_zip_members: int = 2_000

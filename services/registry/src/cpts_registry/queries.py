@@ -1,22 +1,84 @@
-"""Read side of the registry: filtered lists and coverage, always scoped to the caller."""
+"""Read side of the registry: one CPTS, filtered lists and coverage, always scoped to the
+caller. Reads select the columns an answer shows (no ORM objects to hydrate) and return this
+module's records; the routers shape them into the HTTP answers."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_kit.auth import Principal, Role
+from cpts_kit.db import json_rows
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import Problem, not_found
-from cpts_registry.api import schemas
-from cpts_registry.domain.coverage import compute_coverage
+from cpts_registry.domain.coverage import Coverage, CoverageLevel, compute_coverage
 from cpts_registry.domain.lifecycle import ACTIVE, Status
 from cpts_registry.domain.tiers import SizeTier
 from cpts_registry.refdata import Commune, load_reference
-from cpts_registry.storage.models import Cpts, TerritoryCommune
+from cpts_registry.storage.models import Cpts, StatusChange, TerritoryCommune
+
+
+@dataclass(frozen=True)
+class CptsRecord:
+    """The identity and status columns of a CPTS, as lists and details show them."""
+
+    id: str
+    name: str
+    siren: str
+    siret: str | None
+    finess: str | None
+    legal_form: str
+    region: str
+    departement: str
+    attachment_cpam: str
+    status: str
+    status_since: date
+    aci_signed_on: date | None
+    population: int
+    size_tier: str
+    version: int
+
+
+# The columns of ``CptsRecord``, in its order.
+_RECORD_COLUMNS = (
+    Cpts.id,
+    Cpts.name,
+    Cpts.siren,
+    Cpts.siret,
+    Cpts.finess,
+    Cpts.legal_form,
+    Cpts.region,
+    Cpts.departement,
+    Cpts.attachment_cpam,
+    Cpts.status,
+    Cpts.status_since,
+    Cpts.aci_signed_on,
+    Cpts.population,
+    Cpts.size_tier,
+    Cpts.version,
+)
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    status: str
+    effective_date: date
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CptsDetailRecord:
+    cpts: CptsRecord
+    communes: list[str]
+    history: list[StatusRecord]
+
+
+def _record(row: Row[tuple[object, ...]] | Sequence[object]) -> CptsRecord:
+    return CptsRecord(*row[: len(_RECORD_COLUMNS)])  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -33,9 +95,38 @@ def _scope(principal: Principal) -> ColumnElement[bool]:
     return principal.scope_clause(region=Cpts.region, departement=Cpts.departement, cpts_id=Cpts.id)
 
 
+# One statement for a detail: the CPTS, its communes and its history (one round trip, one
+# snapshot), built once so that SQLAlchemy keeps its compiled form and cache key (the
+# territory is checked on the row, with the rule the lists apply in SQL).
+_DETAIL = select(
+    *_RECORD_COLUMNS,
+    select(json_rows(TerritoryCommune.commune)).where(TerritoryCommune.cpts_id == Cpts.id).scalar_subquery(),
+    select(json_rows(StatusChange.seq, StatusChange.status, StatusChange.effective_date, StatusChange.reason))
+    .where(StatusChange.cpts_id == Cpts.id)
+    .scalar_subquery(),
+).where(Cpts.id == bindparam("cpts_id"))
+
+
+async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) -> CptsDetailRecord:
+    """One CPTS with its communes and status history; 404 when it is missing or outside the
+    caller's territory (indistinguishable)."""
+    row = (await session.execute(_DETAIL, {"cpts_id": cpts_id})).first()
+    if row is None or not principal.sees(region=row.region, departement=row.departement, cpts_id=row.id):
+        raise not_found("CPTS", cpts_id)
+    *_, codes, changes = row
+    return CptsDetailRecord(
+        _record(row),
+        sorted(codes or ()),
+        [
+            StatusRecord(status, date.fromisoformat(effective), reason)
+            for _, status, effective, reason in sorted(changes or (), key=lambda change: change[0])
+        ],
+    )
+
+
 async def list_cpts(
     session: AsyncSession, principal: Principal, filters: CptsFilters, page: PageParams
-) -> tuple[Sequence[Cpts], int]:
+) -> tuple[list[CptsRecord], int]:
     conditions = [_scope(principal)]
     if filters.region:
         conditions.append(Cpts.region == filters.region)
@@ -49,16 +140,38 @@ async def list_cpts(
         conditions.append(Cpts.siren == filters.siren)
     if filters.name:
         conditions.append(func.lower(Cpts.name).contains(filters.name.lower(), autoescape=True))
-    total = await session.scalar(select(func.count()).select_from(Cpts).where(*conditions))
-    rows = await session.scalars(
-        select(Cpts).where(*conditions).order_by(Cpts.name, Cpts.id).limit(page.limit).offset(page.offset)
-    )
-    return rows.all(), int(total or 0)
+    # The total rides along with the page (a scalar subquery, evaluated once): one round trip.
+    # A page past the end has no row to carry it, so it is counted apart.
+    total = select(func.count()).select_from(Cpts).where(*conditions).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(*_RECORD_COLUMNS, total)
+            .where(*conditions)
+            .order_by(Cpts.name, Cpts.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+    ).all()
+    if rows:
+        return [_record(r) for r in rows], int(rows[0][-1])
+    return [], int(await session.scalar(select(total)) or 0)
+
+
+@dataclass(frozen=True)
+class CoverageArea:
+    """Coverage of one area, with the claiming CPTS the caller may see."""
+
+    level: CoverageLevel
+    code: str | None
+    name: str
+    coverage: Coverage
+    active_cpts: int
+    visible_cpts: frozenset[str]
 
 
 async def coverage(
     session: AsyncSession, principal: Principal, *, region: str | None, departement: str | None
-) -> schemas.CoverageView:
+) -> CoverageArea:
     ref = load_reference()
     communes: list[Commune]
     if region and departement:
@@ -67,14 +180,14 @@ async def coverage(
         dep = ref.departements.get(departement)
         if dep is None or not principal.sees(region=dep.region, departement=departement, cpts_id=None):
             raise not_found("Département", departement)
-        level, code, name = schemas.CoverageLevel.DEPARTEMENT, departement, dep.name
+        level, code, name = CoverageLevel.DEPARTEMENT, departement, dep.name
         communes = ref.communes_in_departement(departement)
         claim_scope = Cpts.region == dep.region
     elif region:
         reg = ref.regions.get(region)
         if reg is None or not (principal.is_national or (principal.role is Role.ARS and principal.region == region)):
             raise not_found("Region", region)
-        level, code, name = schemas.CoverageLevel.REGION, region, reg.name
+        level, code, name = CoverageLevel.REGION, region, reg.name
         communes = ref.communes_in_region(region)
         claim_scope = Cpts.region == region
     else:
@@ -84,7 +197,7 @@ async def coverage(
                 "National coverage needs a national role; ask for your region or département",
                 type_="/problems/outside-territory",
             )
-        level, code, name = schemas.CoverageLevel.NATION, None, "France"
+        level, code, name = CoverageLevel.NATION, None, "France"
         communes = sorted(ref.communes.values(), key=lambda c: c.code)
         claim_scope = Cpts.id.is_not(None)
     active = [s.value for s in ACTIVE]
@@ -104,28 +217,4 @@ async def coverage(
         active_cpts.add(cpts_id)
         if principal.sees(region=cpts_region, departement=cpts_dep, cpts_id=cpts_id):
             visible.add(cpts_id)
-    result = compute_coverage(communes, claims)
-    return schemas.CoverageView(
-        level=level,
-        code=code,
-        name=name,
-        population=result.population,
-        covered_population=result.covered_population,
-        uncovered_population=result.uncovered_population,
-        uncovered_share=round(result.uncovered_share, 6),
-        communes=result.communes,
-        active_cpts=len(active_cpts),
-        uncovered_communes=[_ref(c) for c in result.uncovered],
-        overlapping_communes=[
-            schemas.OverlapRef(
-                **_ref(o.commune).model_dump(), claims=len(o.cpts_ids), cpts_ids=[i for i in o.cpts_ids if i in visible]
-            )
-            for o in result.overlaps
-        ],
-    )
-
-
-def _ref(commune: Commune) -> schemas.CommuneRef:
-    return schemas.CommuneRef(
-        code=commune.code, name=commune.name, departement=commune.departement, population=commune.population
-    )
+    return CoverageArea(level, code, name, compute_coverage(communes, claims), len(active_cpts), frozenset(visible))

@@ -28,6 +28,7 @@ from cpts_documents.domain.sniffing import EXTENSIONS, Format, Refused
 from cpts_documents.domain.types import DocumentType, Verdict
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.blobs import BlobStore
+from cpts_kit.app import streamed_upload
 from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
@@ -193,6 +194,7 @@ async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         422: {"description": "Invalid fields, or bytes refused (content mismatch, zip bomb, over-long line...)"},
     },
 )
+@streamed_upload
 async def upload_document(
     cpts_id: CptsId,
     request: Request,

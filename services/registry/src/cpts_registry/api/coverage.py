@@ -11,7 +11,7 @@ from cpts_kit.auth import Principal, current_principal
 from cpts_kit.db import session_dependency
 from cpts_registry import queries
 from cpts_registry.access import ACCESS
-from cpts_registry.api import schemas
+from cpts_registry.api import schemas, views
 from cpts_registry.domain.professions import PROFESSIONS
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -30,7 +30,7 @@ async def get_coverage(
     population, the uncovered communes ("zones blanches") and the communes claimed by more
     than one active CPTS (every status but dissolved)."""
     ACCESS.require(caller, "coverage.read")
-    return await queries.coverage(session, caller, region=region, departement=departement)
+    return views.coverage(await queries.coverage(session, caller, region=region, departement=departement))
 
 
 @router.get("/professions", response_model=list[schemas.ProfessionView], tags=["reference"], summary="Profession codes")

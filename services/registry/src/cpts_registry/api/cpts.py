@@ -64,7 +64,7 @@ async def register_cpts(
         return replay
     registration = commands.Registration(**body.model_dump(exclude={"legal_form"}), legal_form=body.legal_form.value)
     cpts = await commands.register(session, _settings(request), caller, registration, date.today())
-    view = views.detail(cpts, date.today())
+    view = views.stored_detail(cpts, date.today())
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/cpts/{cpts.id}"
@@ -94,9 +94,9 @@ async def list_cpts(
 @router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
 async def get_cpts(cpts_id: CptsId, session: Session, caller: Caller, response: Response) -> schemas.CptsDetail:
     ACCESS.require(caller, "cpts.read")
-    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
-    response.headers["ETag"] = _etag(cpts.version)
-    return views.detail(cpts, date.today())
+    found = await queries.get_cpts(session, caller, cpts_id)
+    response.headers["ETag"] = _etag(found.cpts.version)
+    return views.detail(found, date.today())
 
 
 @router.patch("/{cpts_id}", response_model=schemas.CptsDetail, summary="Change identity attributes")
@@ -117,7 +117,7 @@ async def patch_cpts(
     await commands.patch(session, _settings(request), cpts, plain)
     await session.commit()
     response.headers["ETag"] = _etag(cpts.version)
-    return views.detail(cpts, date.today())
+    return views.stored_detail(cpts, date.today())
 
 
 def _authorise_patch(caller: Principal, changes: dict[str, object]) -> None:
@@ -155,7 +155,7 @@ async def transition_cpts(
     change = commands.Transition(body.to, body.effective_date, body.reason)
     await commands.transition(session, _settings(request), caller, cpts, change, date.today())
     await session.refresh(cpts, ["history"])
-    view = views.detail(cpts, date.today())
+    view = views.stored_detail(cpts, date.today())
     idem.remember(session, 200, view.model_dump(mode="json"))
     await session.commit()
     return view
@@ -164,12 +164,12 @@ async def transition_cpts(
 @router.get("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="The communes of the CPTS")
 async def get_territory(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.TerritoryView:
     ACCESS.require(caller, "cpts.read")
-    cpts = await commands.load_visible(session, caller, cpts_id, full=True)
+    found = await queries.get_cpts(session, caller, cpts_id)
     return schemas.TerritoryView(
-        cpts_id=cpts.id,
-        communes=sorted(t.commune for t in cpts.territory),
-        population=cpts.population,
-        size_tier=SizeTier(cpts.size_tier),
+        cpts_id=found.cpts.id,
+        communes=found.communes,
+        population=found.cpts.population,
+        size_tier=SizeTier(found.cpts.size_tier),
     )
 
 

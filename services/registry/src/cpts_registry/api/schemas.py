@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cpts_kit.identifiers import Siren
+from cpts_registry.domain.coverage import CoverageLevel
 from cpts_registry.domain.identifiers import finess_problem, siret_problem
 from cpts_registry.domain.lifecycle import Status
 from cpts_registry.domain.professions import BoardRole, Profession
@@ -169,12 +170,6 @@ class CommuneRef(BaseModel):
 class OverlapRef(CommuneRef):
     claims: int
     cpts_ids: list[str] = Field(description="The claiming CPTS the caller may see")
-
-
-class CoverageLevel(StrEnum):
-    NATION = "nation"
-    REGION = "region"
-    DEPARTEMENT = "departement"
 
 
 class CoverageView(BaseModel):

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from cpts_registry.refdata import Commune
+
+
+class CoverageLevel(StrEnum):
+    NATION = "nation"
+    REGION = "region"
+    DEPARTEMENT = "departement"
 
 
 @dataclass(frozen=True)
