@@ -233,7 +233,7 @@ async def test_validation_by_ars_and_cpam_freezes_the_year(seeded: Api) -> None:
 
 
 async def test_dialogue_input_is_checked(seeded: Api) -> None:
-    no_cpam = dialogue(participants=dialogue()["participants"][:2] + [{"name": "Someone", "party": "other"}])
+    no_cpam = dialogue(participants=[*dialogue()["participants"][:2], {"name": "Someone", "party": "other"}])
     cases = [
         (no_cpam, "parties"),
         (dialogue(held_on="2022-12-01"), "held_before_year"),

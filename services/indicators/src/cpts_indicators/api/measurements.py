@@ -13,8 +13,8 @@ from cpts_indicators.api import schemas
 from cpts_indicators.api.deps import Caller, CptsId, Session, problems, settings_of
 from cpts_indicators.domain.catalogue import Evidence
 from cpts_indicators.storage.models import Measurement
-from cpts_kit.missions import Mission
 from cpts_kit.idempotency import Idempotency, idempotency
+from cpts_kit.missions import Mission
 from cpts_kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/cpts", tags=["measurements"])
