@@ -21,7 +21,7 @@ def new_id() -> str:
 
 
 class CatalogueVersion(Base):
-    __tablename__ = "catalogue_versions"
+    __tablename__ = "indicator_catalogue_versions"
 
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     effective_year: Mapped[int] = mapped_column(Integer, index=True)
@@ -38,7 +38,7 @@ class CatalogueVersion(Base):
 class RegistryCpts(Base):
     """From ``cpts.registry.events``: what targets and the calendar need."""
 
-    __tablename__ = "registry_cpts"
+    __tablename__ = "indicator_cpts"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(300), default="")
@@ -54,7 +54,7 @@ class RegistryCpts(Base):
 class EnvelopeLine(Base):
     """From funding's ``envelope.computed``: each mission's money for a CPTS and year."""
 
-    __tablename__ = "envelope_lines"
+    __tablename__ = "indicator_envelope_lines"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -66,7 +66,7 @@ class EnvelopeLine(Base):
 class KnownDocument(Base):
     """From ``cpts.documents.events``: the documents a measurement may cite as evidence."""
 
-    __tablename__ = "known_documents"
+    __tablename__ = "indicator_documents"
 
     document_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     cpts_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -79,7 +79,7 @@ class KnownDocument(Base):
 
 
 class TargetSet(Base):
-    __tablename__ = "target_sets"
+    __tablename__ = "indicator_target_sets"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -93,7 +93,7 @@ class TargetSet(Base):
 
 
 class TargetRow(Base):
-    __tablename__ = "targets"
+    __tablename__ = "indicator_targets"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -108,7 +108,7 @@ class TargetRow(Base):
 class TargetAdjustment(Base):
     """Every adjustment of a target away from its default, with its reason: never deleted."""
 
-    __tablename__ = "target_adjustments"
+    __tablename__ = "indicator_target_adjustments"
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     cpts_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -123,8 +123,8 @@ class TargetAdjustment(Base):
 
 
 class Measurement(Base):
-    __tablename__ = "measurements"
-    __table_args__ = (Index("ix_measurements_cpts_year", "cpts_id", "year"),)
+    __tablename__ = "indicator_measurements"
+    __table_args__ = (Index("ix_indicator_measurements_cpts_year", "cpts_id", "year"),)
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     measurement_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
@@ -147,7 +147,7 @@ class Measurement(Base):
 
 
 class Dialogue(Base):
-    __tablename__ = "dialogues"
+    __tablename__ = "indicator_dialogues"
     __table_args__ = (UniqueConstraint("cpts_id", "year"),)
 
     dialogue_id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -170,7 +170,7 @@ class Dialogue(Base):
 class FrozenAchievement(Base):
     """The achievement of a year as validated by the ARS and the CPAM in the dialogue."""
 
-    __tablename__ = "frozen_achievements"
+    __tablename__ = "indicator_frozen_achievements"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -183,7 +183,7 @@ class PublishedSignal(Base):
     """The last ``activity.assessed`` payload published per CPTS and year: a new one only
     when a signal changes."""
 
-    __tablename__ = "published_signals"
+    __tablename__ = "indicator_published_signals"
 
     cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
