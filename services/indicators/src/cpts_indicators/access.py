@@ -34,8 +34,11 @@ ACCESS = AccessTable(
             AUTHORITIES,
             "The ARS, the CPAM and the national roles record a dialogue de gestion.",
         ),
-        Permission("dialogue.validate:ars", frozenset({Role.ARS}), "The ARS validates a dialogue for the ARS."),
-        Permission("dialogue.validate:cpam", frozenset({Role.CPAM}), "The CPAM validates a dialogue for the CPAM."),
+        Permission(
+            "dialogue.validate",
+            frozenset({Role.ARS, Role.CPAM}),
+            "The ARS and the CPAM each validate a dialogue for their own side; both validations freeze the year.",
+        ),
         Permission(
             "dialogues.missing",
             AUTHORITIES | {Role.AUDITOR},

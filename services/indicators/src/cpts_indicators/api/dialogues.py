@@ -13,7 +13,6 @@ from cpts_indicators.access import ACCESS
 from cpts_indicators.api import schemas
 from cpts_indicators.api.deps import INSEE_REGION, Caller, CptsId, Session, problems, settings_of
 from cpts_indicators.storage.models import Dialogue
-from cpts_kit.auth import Role
 from cpts_kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["dialogues"])
@@ -104,7 +103,7 @@ async def validate(
     cpts_id: CptsId, dialogue_id: DialogueId, request: Request, session: Session, caller: Caller
 ) -> schemas.DialogueView:
     cpts = await commands.load_visible_cpts(session, caller, cpts_id)
-    ACCESS.require(caller, "dialogue.validate:cpam" if caller.role is Role.CPAM else "dialogue.validate:ars")
+    ACCESS.require(caller, "dialogue.validate")
     row = await commands.load_dialogue(session, cpts, dialogue_id)
     await commands.validate_dialogue(session, settings_of(request), caller, cpts, row)
     await session.commit()
