@@ -103,7 +103,7 @@ CALLS: dict[str, tuple[bool, Call, int]] = {
     ),
     "dialogues.missing": (
         False,
-        lambda a, r, c, _: a.call("GET", "/v1/dialogues/missing?year=2023&as_of=2023-12-31", role=r, claims=c),
+        lambda a, r, c, _: a.call("GET", "/v1/dialogues/missing?year=2023&as_of=2024-12-31", role=r, claims=c),
         200,
     ),
     "analytics.activity": (

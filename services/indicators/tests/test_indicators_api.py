@@ -247,23 +247,22 @@ async def test_dialogue_input_is_checked(seeded: Api) -> None:
 
 
 async def test_missing_dialogues_and_activity_signals(seeded: Api) -> None:
-    # Anniversaries in 2024: Paris 10 January, Ajaccio 15 March, Caen 1 June.
-    url = "/v1/dialogues/missing?year=2024&as_of=2024-04-01"
+    # The dialogues on 2023 are due at the anniversaries in 2024: Paris 10 January, Ajaccio
+    # 15 March, Caen 1 June (signed in 2022).
+    url = "/v1/dialogues/missing?year=2023&as_of=2024-04-01"
     missing = (await seeded.call("GET", url)).json()
-    assert [(m["cpts_id"], m["anniversary"]) for m in missing["items"]] == [
+    assert [(m["cpts_id"], m["due_on"]) for m in missing["items"]] == [
         (PARIS, "2024-01-10"),
         (AJACCIO, "2024-03-15"),
     ]
     assert missing["items"][1]["days_overdue"] == 17
-    assert (await seeded.as_ars("POST", DIALOGUES, json=dialogue(year=2024, held_on="2024-03-20"))).status_code == 201
-    after = (await seeded.call("GET", url)).json()
-    assert [m["cpts_id"] for m in after["items"]] == [PARIS]
-    assert (await seeded.as_ars("GET", url)).json()["total"] == 0  # Corse: none missing any more
+    assert (await seeded.call("GET", "/v1/dialogues/missing?year=2023&as_of=2024-06-01")).json()["total"] == 3
+    assert (await seeded.call("GET", "/v1/dialogues/missing?year=2021&as_of=2024-06-01")).json()["total"] == 2
 
     await seeded.call("POST", MEASUREMENTS, json=measurement("access.mt_patients_found", "240"))
     await seeded.call("POST", MEASUREMENTS, json=measurement("prevention.actions", "2", "declarative"))
-    rows = (await seeded.call("GET", "/v1/analytics/activity?year=2023&as_of=2024-04-01")).json()
-    signals = by_code(rows["items"], "cpts_id")
+    activity_url = "/v1/analytics/activity?year=2023&as_of=2024-04-01"
+    signals = by_code((await seeded.call("GET", activity_url)).json()["items"], "cpts_id")
     ajaccio = signals[AJACCIO]
     assert ajaccio["missions_funded_without_measurement"] == [
         "care_pathways",
@@ -272,8 +271,16 @@ async def test_missing_dialogues_and_activity_signals(seeded: Api) -> None:
     ]
     assert "crisis_response" in ajaccio["missions_funded"]
     assert (ajaccio["measurements_count"], ajaccio["declarative_share"]) == (2, "0.5000")
-    assert ajaccio["dialogue_missing"] is True  # the 2023 anniversary (15 March 2023) passed, none held
+    assert (ajaccio["dialogue_due_on"], ajaccio["dialogue_missing"]) == ("2024-03-15", True)
     assert signals[PARIS]["missions_funded"] == [] and signals[PARIS]["declarative_share"] is None
+    assert signals[CAEN]["dialogue_missing"] is False  # due on 1 June 2024
+
+    assert (await seeded.as_ars("POST", DIALOGUES, json=dialogue(year=2023, held_on="2024-03-20"))).status_code == 201
+    after = (await seeded.call("GET", url)).json()
+    assert [m["cpts_id"] for m in after["items"]] == [PARIS]
+    assert (await seeded.as_ars("GET", url)).json()["total"] == 0  # Corse: none missing any more
+    ajaccio = by_code((await seeded.call("GET", activity_url)).json()["items"], "cpts_id")[AJACCIO]
+    assert (ajaccio["dialogue_held"], ajaccio["dialogue_missing"]) == (True, False)
     corse = (await seeded.call("GET", "/v1/analytics/activity?year=2023&region=94")).json()
     assert [r["cpts_id"] for r in corse["items"]] == [AJACCIO]
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from cpts_indicators.domain import achievement as rules
 from cpts_indicators.domain import activity, catalogue
 from cpts_indicators.domain.catalogue import Direction, Evidence, Grade, Indicator, Kind, TierDefault
-from cpts_indicators.domain.dialogue import anniversary, dialogue_missing
+from cpts_indicators.domain.dialogue import anniversary, dialogue_due, dialogue_missing
 from cpts_indicators.domain.targets import Target, adjustment_problem, default_target, maturity
 from cpts_kit.missions import Mission
 
@@ -149,8 +149,11 @@ def test_anniversaries_and_missing_dialogues() -> None:
     assert anniversary(date(2021, 3, 15), 2023) == date(2023, 3, 15)
     assert anniversary(date(2020, 2, 29), 2023) == date(2023, 2, 28)
     signed = date(2021, 3, 15)
-    assert dialogue_missing(signed, 2023, held=False, as_of=date(2023, 3, 15)) is True
-    assert dialogue_missing(signed, 2023, held=False, as_of=date(2023, 3, 14)) is False
+    # The dialogue on 2023 is due at the anniversary after the year's end: 15 March 2024.
+    assert dialogue_due(signed, 2023) == date(2024, 3, 15) and dialogue_due(signed, 2021) == date(2022, 3, 15)
+    assert dialogue_due(signed, 2020) is None
+    assert dialogue_missing(signed, 2023, held=False, as_of=date(2024, 3, 15)) is True
+    assert dialogue_missing(signed, 2023, held=False, as_of=date(2024, 3, 14)) is False
     assert dialogue_missing(signed, 2023, held=True, as_of=date(2023, 12, 31)) is False
     assert dialogue_missing(None, 2023, held=False, as_of=date(2023, 12, 31)) is False
 
@@ -162,7 +165,7 @@ def test_empty_shell_signals() -> None:
         signed_on=date(2021, 3, 15),
         year=2023,
         dialogue_held=False,
-        as_of=date(2024, 1, 1),
+        as_of=date(2024, 3, 15),
     )
     assert signals.missions_funded_without_measurement == [Mission.ACCESS_TO_CARE]  # crisis: all fixed
     assert signals.declarative_share == D("0.6667") and signals.dialogue_missing is True

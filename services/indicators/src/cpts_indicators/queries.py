@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_indicators.domain import activity
 from cpts_indicators.domain.catalogue import Evidence
-from cpts_indicators.domain.dialogue import anniversary
+from cpts_indicators.domain.dialogue import dialogue_due
 from cpts_indicators.storage.models import Dialogue, EnvelopeLine, Measurement, RegistryCpts
 from cpts_kit.auth import Principal
 from cpts_kit.missions import Mission
@@ -50,14 +50,15 @@ def _scope(principal: Principal) -> object:
 @dataclass(frozen=True)
 class MissingDialogue:
     cpts: RegistryCpts
-    anniversary: date
+    due_on: date
     days_overdue: int
 
 
 async def missing_dialogues(
     session: AsyncSession, principal: Principal, year: int, as_of: date, region: str | None, page: PageParams
 ) -> tuple[list[MissingDialogue], int]:
-    """Signatories whose contract anniversary of ``year`` passed by ``as_of`` with no dialogue."""
+    """Signatories whose dialogue on ``year`` was due by ``as_of`` (the anniversary after the
+    year's end) and was not held."""
     held = select(Dialogue.cpts_id).where(Dialogue.year == year)
     query = select(RegistryCpts).where(
         _scope(principal),  # type: ignore[arg-type]
@@ -70,7 +71,7 @@ async def missing_dialogues(
     found = []
     for cpts in await session.scalars(query.order_by(RegistryCpts.region, RegistryCpts.name, RegistryCpts.cpts_id)):
         assert cpts.aci_signed_on is not None
-        due = anniversary(cpts.aci_signed_on, year)
+        due = dialogue_due(cpts.aci_signed_on, year)
         if due is not None and due <= as_of:
             found.append(MissingDialogue(cpts, due, (as_of - due).days))
     return found[page.offset : page.offset + page.limit], len(found)
@@ -80,7 +81,7 @@ async def missing_dialogues(
 class Activity:
     cpts: RegistryCpts
     signals: activity.Signals
-    anniversary: date | None
+    due_on: date | None
 
 
 async def activity_list(
@@ -127,7 +128,7 @@ async def activity_list(
                 dialogue_held=cpts.cpts_id in held,
                 as_of=as_of,
             ),
-            anniversary(cpts.aci_signed_on, year) if cpts.aci_signed_on else None,
+            dialogue_due(cpts.aci_signed_on, year) if cpts.aci_signed_on else None,
         )
         for cpts in everyone
     ]

@@ -40,7 +40,7 @@ async def activity(
                 region=r.cpts.region,
                 departement=r.cpts.departement,
                 year=year,
-                anniversary=r.anniversary,
+                dialogue_due_on=r.due_on,
                 missions_funded=r.signals.missions_funded,
                 missions_funded_without_measurement=r.signals.missions_funded_without_measurement,
                 measurements_count=r.signals.measurements_count,

@@ -113,7 +113,7 @@ async def validate(
 @router.get(
     "/v1/dialogues/missing",
     response_model=Page[schemas.MissingDialogueView],
-    summary="Signatories whose contract anniversary of the year passed with no dialogue held",
+    summary="Signatories whose dialogue on the year was due (the anniversary after its end) and not held",
     responses=problems(403),
 )
 async def missing(
@@ -136,7 +136,7 @@ async def missing(
                 region=row.cpts.region,
                 departement=row.cpts.departement,
                 aci_signed_on=row.cpts.aci_signed_on,
-                anniversary=row.anniversary,
+                due_on=row.due_on,
                 days_overdue=row.days_overdue,
             )
         )

@@ -318,7 +318,7 @@ class MissingDialogueView(BaseModel):
     region: str
     departement: str
     aci_signed_on: dt.date
-    anniversary: dt.date
+    due_on: dt.date = Field(description="The contract anniversary after the year's end")
     days_overdue: int
 
 
@@ -328,7 +328,7 @@ class ActivityView(BaseModel):
     region: str
     departement: str
     year: int
-    anniversary: dt.date | None
+    dialogue_due_on: dt.date | None = Field(description="The contract anniversary after the year's end")
     missions_funded: list[Mission]
     missions_funded_without_measurement: list[Mission]
     measurements_count: int

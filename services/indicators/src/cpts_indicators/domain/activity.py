@@ -5,8 +5,8 @@ evidence behind the variable part is often thin):
   measurement recorded in the year (the crisis mission, all fixed and without indicators,
   is never counted as unmeasured);
 - the share of the year's measurements backed by a declaration only;
-- a dialogue de gestion missing: the contract anniversary of the year has passed and no
-  dialogue was held.
+- a dialogue de gestion missing: the anniversary after the year's end has passed and no
+  dialogue on the year was held.
 """
 
 from __future__ import annotations
