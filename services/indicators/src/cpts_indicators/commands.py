@@ -8,6 +8,7 @@ domain objects or the dataclasses below.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -34,6 +35,7 @@ from cpts_indicators.storage.models import (
     TargetAdjustment,
     TargetRow,
     TargetSet,
+    new_id,
 )
 from cpts_kit.auth import Principal, Role
 from cpts_kit.db import utcnow
@@ -79,7 +81,9 @@ class LoadedCatalogue:
     loaded_at: Any  # datetime, or None for the shipped version
 
 
+@functools.cache
 def shipped_catalogue() -> LoadedCatalogue:
+    """Read once per process: the shipped file never changes while the service runs."""
     document = catalogue.shipped()
     return LoadedCatalogue(catalogue.from_document(document), document, SHIPPED_BY, None)
 
@@ -401,17 +405,11 @@ async def _check_documents(session: AsyncSession, cpts: RegistryCpts, document_i
             raise invalid(field, f"{document_id} was rejected by the documents service", "rejected_document")
 
 
-async def record_measurement(
-    session: AsyncSession,
-    settings: ServiceSettings,
-    principal: Principal,
-    cpts: RegistryCpts,
-    given: MeasurementInput,
-    *,
-    publish: bool = True,
-) -> Measurement:
-    if await frozen(session, cpts.cpts_id, given.year):
-        raise frozen_problem(cpts.cpts_id, given.year)
+def checked_measurement(
+    cpts: RegistryCpts, principal: Principal, targets: Targets, given: MeasurementInput
+) -> tuple[Measurement, payloads.MeasurementRecorded]:
+    """The measurement and its event, once every rule that needs no database holds (the
+    documents cited and the freeze are checked by the caller)."""
     for name, day in (("period_start", given.period_start), ("period_end", given.period_end)):
         if day.year != given.year:
             raise invalid(name, f"{day} is outside {given.year}", "period_outside_year")
@@ -419,7 +417,6 @@ async def record_measurement(
         raise invalid("period_end", "before period_start", "period_reversed")
     if given.period_end > date.today():
         raise invalid("period_end", "a period not over yet cannot be measured", "future_period")
-    targets = await targets_of(session, cpts, given.year)
     indicator = targets.catalogue.indicator(given.indicator)
     if indicator is None:
         raise invalid("indicator", f"not an indicator of catalogue {targets.catalogue.version}", "unknown_indicator")
@@ -434,12 +431,11 @@ async def record_measurement(
         raise invalid("evidence.documents", "document evidence cites at least one document", "documents_required")
     if given.strength is Evidence.SYSTEM_DATA and given.extract is None:
         raise invalid("evidence.extract", "system_data evidence names its extract", "extract_required")
-    await _check_documents(session, cpts, given.documents)
     value = given.value.strip()
     if indicator.kind is Kind.QUANTITATIVE:
-        value = str(parse_decimal(value, places=4, what="value", example="12.5").normalize())
-        value = f"{Decimal(value):f}"
+        value = f"{parse_decimal(value, places=4, what='value', example='12.5').normalize():f}"
     row = Measurement(
+        measurement_id=new_id(),
         cpts_id=cpts.cpts_id,
         region=cpts.region,
         departement=cpts.departement,
@@ -455,29 +451,35 @@ async def record_measurement(
         extract=given.extract,
         declaration=given.declaration,
         recorded_by=principal.subject,
+        recorded_at=utcnow(),
     )
+    event = payloads.MeasurementRecorded(
+        measurement_id=row.measurement_id,
+        cpts_id=cpts.cpts_id,
+        region=cpts.region,
+        departement=cpts.departement,
+        year=row.year,
+        indicator=row.indicator,
+        mission=indicator.mission,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        evidence_strength=given.strength,
+        documents=row.documents,
+    )
+    return row, event
+
+
+async def record_measurement(
+    session: AsyncSession, settings: ServiceSettings, principal: Principal, cpts: RegistryCpts, given: MeasurementInput
+) -> Measurement:
+    if await frozen(session, cpts.cpts_id, given.year):
+        raise frozen_problem(cpts.cpts_id, given.year)
+    targets = await targets_of(session, cpts, given.year)
+    row, event = checked_measurement(cpts, principal, targets, given)
+    await _check_documents(session, cpts, given.documents)
     session.add(row)
-    await session.flush()
-    enqueue(
-        session,
-        settings,
-        cpts.cpts_id,
-        payloads.MeasurementRecorded(
-            measurement_id=row.measurement_id,
-            cpts_id=cpts.cpts_id,
-            region=cpts.region,
-            departement=cpts.departement,
-            year=row.year,
-            indicator=row.indicator,
-            mission=indicator.mission,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            evidence_strength=given.strength,
-            documents=row.documents,
-        ),
-    )
-    if publish:
-        await publish_assessment(session, settings, cpts, given.year)
+    enqueue(session, settings, cpts.cpts_id, event)
+    await publish_assessment(session, settings, cpts, given.year)
     return row
 
 
@@ -524,11 +526,12 @@ async def _measurements(session: AsyncSession, cpts_id: str, year: int) -> list[
 
 
 def _counting(measurements: list[Measurement]) -> dict[str, rules.Measured]:
-    """The measurement that counts per indicator: the latest period end, then the latest recorded."""
+    """The measurement that counts per indicator: the latest period end, then the latest
+    recorded (``measurements`` come in the order they were recorded)."""
     best: dict[str, Measurement] = {}
     for m in measurements:
         current = best.get(m.indicator)
-        if current is None or (m.period_end, m.seq) >= (current.period_end, current.seq):
+        if current is None or m.period_end >= current.period_end:
             best[m.indicator] = m
     return {code: rules.Measured(m.value, Evidence(m.evidence_strength)) for code, m in best.items()}
 
@@ -563,15 +566,19 @@ async def assess(session: AsyncSession, cpts: RegistryCpts, year: int) -> Achiev
     if snapshot is not None:
         return _thawed(cpts, year, snapshot, maxima)
     targets = await targets_of(session, cpts, year)
-    measurements = await _measurements(session, cpts.cpts_id, year)
+    return compute(targets, await _measurements(session, cpts.cpts_id, year), maxima)
+
+
+def compute(targets: Targets, measurements: list[Measurement], maxima: dict[Mission, Decimal]) -> Achievement:
+    """The achievement from the year's targets, measurements and variable maxima (no database)."""
     counting = _counting(measurements)
     results = [
         rules.assess_indicator(indicator, target, counting.get(indicator.code))
         for indicator, _default, target, _reason in targets.rows
     ]
     return Achievement(
-        cpts=cpts,
-        year=year,
+        cpts=targets.cpts,
+        year=targets.year,
         catalogue_version=targets.catalogue.version,
         illustrative=targets.catalogue.illustrative,
         targets_set=targets.is_set,
@@ -582,7 +589,7 @@ async def assess(session: AsyncSession, cpts: RegistryCpts, year: int) -> Achiev
     )
 
 
-def _frozen_body(result: Achievement) -> dict[str, Any]:
+def frozen_body(result: Achievement) -> dict[str, Any]:
     return {
         "catalogue_version": result.catalogue_version,
         "illustrative": result.illustrative,
@@ -733,10 +740,8 @@ async def activity_of(session: AsyncSession, cpts: RegistryCpts, year: int, as_o
     )
 
 
-async def publish_activity(session: AsyncSession, settings: ServiceSettings, cpts: RegistryCpts, year: int) -> None:
-    today = date.today()
-    signals = await activity_of(session, cpts, year, today)
-    payload = payloads.ActivityAssessed(
+def activity_event(cpts: RegistryCpts, year: int, signals: activity.Signals, today: date) -> payloads.ActivityAssessed:
+    return payloads.ActivityAssessed(
         cpts_id=cpts.cpts_id,
         region=cpts.region,
         departement=cpts.departement,
@@ -748,7 +753,17 @@ async def publish_activity(session: AsyncSession, settings: ServiceSettings, cpt
         dialogue_missing=signals.dialogue_missing,
         as_of=today,
     )
-    body = payload.model_dump(mode="json", exclude={"as_of", "measurements_count"})
+
+
+def signal_body(payload: payloads.ActivityAssessed) -> dict[str, Any]:
+    """What a change is judged on (not the day, nor the count of measurements)."""
+    return payload.model_dump(mode="json", exclude={"as_of", "measurements_count"})
+
+
+async def publish_activity(session: AsyncSession, settings: ServiceSettings, cpts: RegistryCpts, year: int) -> None:
+    today = date.today()
+    payload = activity_event(cpts, year, await activity_of(session, cpts, year, today), today)
+    body = signal_body(payload)
     kept = await session.get(PublishedSignal, (cpts.cpts_id, year, "activity"))
     if kept is not None and kept.body == body:
         return
@@ -861,7 +876,7 @@ async def validate_dialogue(
         result = await assess(session, cpts, row.year)
         session.add(
             FrozenAchievement(
-                cpts_id=cpts.cpts_id, year=row.year, dialogue_id=row.dialogue_id, body=_frozen_body(result)
+                cpts_id=cpts.cpts_id, year=row.year, dialogue_id=row.dialogue_id, body=frozen_body(result)
             )
         )
         await session.flush()
