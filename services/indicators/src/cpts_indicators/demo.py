@@ -2,8 +2,9 @@
 use cases (every rule applies: bounds, evidence checks, the freeze).
 
 ``cpts run`` loads the demos in port order: the registry's signatories and funding's ACI
-envelopes arrive as events; this loader first waits until the projections are stable (same
-counts twice, at least ``demo_min_signatories`` signatories), then, seeded, for every CPTS and
+envelopes arrive as events; this loader first waits until the projections are stable (the
+same counts for ``demo_settle_polls`` polls in a row, at least ``demo_min_signatories``
+signatories, some envelopes; at most ``demo_wait_seconds``), then, seeded, for every CPTS and
 year with an ACI envelope (2022 and 2023 in funding's demo), in a fixed order (region,
 département, name):
 
@@ -102,11 +103,14 @@ async def projection_counts(db: Database) -> ProjectionCounts:
 async def wait_for_projection(db: Database, settings: IndicatorsSettings) -> ProjectionCounts:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.demo_wait_seconds
-    previous = await projection_counts(db)
+    previous, settled = await projection_counts(db), 0
     while True:
         await asyncio.sleep(settings.demo_poll_seconds)
         current = await projection_counts(db)
-        if current == previous and current.signatories >= settings.demo_min_signatories and current.envelopes:
+        # Funding's relay publishes in batches: the counts must hold for several polls.
+        settled = settled + 1 if current == previous else 0
+        enough = current.signatories >= settings.demo_min_signatories and current.envelopes
+        if settled >= settings.demo_settle_polls and enough:
             return current
         if loop.time() >= deadline:
             return current

@@ -15,6 +15,7 @@ class IndicatorsSettings(ServiceSettings):
     default_port: ClassVar[int] = 8004
 
     # The demo loader waits for the registry's and funding's demos to reach the projections.
-    demo_wait_seconds: float = 180.0
+    demo_wait_seconds: float = 600.0
     demo_poll_seconds: float = 1.0
+    demo_settle_polls: int = 10  # the counts must stay the same this many polls in a row
     demo_min_signatories: int = 700
