@@ -1,0 +1,1 @@
+"""The CPTS registry: identity, lifecycle, territory, coverage, members and governance."""

@@ -1,0 +1,1 @@
+"""HTTP routers: parse, authorise, call the commands, shape the answer."""

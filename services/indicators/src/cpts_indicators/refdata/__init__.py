@@ -1,0 +1,1 @@
+"""The illustrative catalogue shipped with the service (see its ``illustrative`` flag)."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models of the indicators service (its own database only)."""
