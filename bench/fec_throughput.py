@@ -19,7 +19,7 @@ funders), thousands of distinct labels, entries of two to four lines over the ye
 worst case for caches and per-file structures); ``--lines`` at 1 M and 4 M shows whether memory
 stays flat.
 
-    .venv/bin/python bench/fec_throughput.py [--lines 1000000] [--peer] [--distinct] [--keep]
+    .venv/bin/python bench/fec_throughput.py [--lines 1000000] [--peer] [--distinct] [--repeat 3] [--keep]
 """
 
 from __future__ import annotations
@@ -181,6 +181,9 @@ def main() -> None:
     parser.add_argument("--peer", action="store_true", help="also measure the PyPI package fec-parser")
     parser.add_argument("--distinct", action="store_true", help="a distinct account, journal and label per entry")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="alternate the passes N times and keep each one's best (noisy machines)"
+    )
     args = parser.parse_args()
     if args.peer:
         ensure_peer()
@@ -191,9 +194,13 @@ def main() -> None:
     size = path.stat().st_size
     kind = "distinct accounts, journals, labels" if args.distinct else "realistic content"
     print(f"generated {args.lines:,} lines ({size / 1e6:.1f} MB, {kind}) in {time.perf_counter() - began:.1f}s")
-    results = {"reference": measure("reference", path), "service": measure("service", path)}
-    if args.peer:
-        results["peer"] = measure("peer", path)
+    kinds = ["reference", "service", "peer"] if args.peer else ["reference", "service"]
+    results: dict[str, tuple[float, int, str]] = {}
+    for _ in range(max(1, args.repeat)):
+        for kind in kinds:
+            measured = measure(kind, path)
+            if kind not in results or measured[0] < results[kind][0]:
+                results[kind] = measured
     names = {"reference": "reference csv.reader", "service": "validation + summary", "peer": "fec-parser (peer)"}
     for name, (elapsed, peak, outcome) in results.items():
         rate = args.lines / elapsed

@@ -28,7 +28,7 @@ from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 
-from cpts_documents.domain.text import KeywordSet
+from cpts_documents.domain.text import KeywordSet, Words
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ class Chart:
                 self._plain.setdefault(rule.prefix, rule)
             else:
                 self._keyworded.setdefault(rule.prefix, []).append(rule)
-        self._cache: dict[str, tuple[ChartRule | None, tuple[ChartRule, ...]]] = {}
+        self.known: dict[str, tuple[ChartRule | None, tuple[ChartRule, ...]]] = {}
 
     def candidates(self, account: str) -> tuple[ChartRule | None, tuple[ChartRule, ...]]:
         """The plain rule with the longest prefix, and the keyword rules that may refine it
         (longest prefix first)."""
-        known = self._cache.get(account)
+        known = self.known.get(account)
         if known is None:
             plain: ChartRule | None = None
             keyworded: list[ChartRule] = []
@@ -101,19 +101,20 @@ class Chart:
                     break  # shorter prefixes' keywords may not contradict the account
                 keyworded += self._keyworded.get(prefix, ())
             known = (plain, tuple(keyworded))
-            if len(self._cache) >= 100_000:  # bounded, whatever the number of accounts
-                self._cache.clear()
-            self._cache[account] = known
+            if len(self.known) >= 100_000:  # bounded, whatever the number of accounts
+                self.known.clear()
+            self.known[account] = known
         return known
 
     def needs_labels(self, account: str) -> bool:
         return bool(self.candidates(account)[1])
 
-    def classify(self, account: str, folded_labels: str = "") -> ChartRule | None:
+    def classify(self, account: str, folded_labels: str | Words = "") -> ChartRule | None:
         plain, keyworded = self.candidates(account)
-        if folded_labels:
+        if folded_labels and keyworded:
+            words = folded_labels if isinstance(folded_labels, Words) else Words(folded_labels)
             for rule in keyworded:
-                if rule.keywords is not None and rule.keywords.found(folded_labels):
+                if rule.keywords is not None and rule.keywords.found_in(words):
                     return rule
         return plain
 

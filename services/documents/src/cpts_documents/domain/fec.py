@@ -539,8 +539,11 @@ class FecValidator:
         # The entry being read: its key, first line, date, piece, lettering and sums.
         run_key: tuple[str, str] | None = None
         run_line = 0
-        run_date = 0
+        run_date: date | None = None
         run_piece = run_let = ""
+        line_count = debit_total = credit_total = 0
+        first_date: date | None = None
+        last_date: date | None = None
         run_piece_date: date | str = ""
         run_debit = run_credit = 0
         run_flagged = 0  # bits: 1 dates, 2 pieces, 4 piece dates, 8 letterings
@@ -577,7 +580,7 @@ class FecValidator:
                 report.quirk(number, None, "W_TRAILING_SEPARATOR", "Lines end with an extra separator; ignored")
             if pad_left in text or pad_right in text or text[0] == " " or text[-1] == " ":
                 fields = [f.strip() for f in fields]
-            stats.lines += 1
+            line_count += 1
             if "" in required(fields):
                 for position, name in zip(ix_required(ix), required_names, strict=True):
                     if not fields[position]:
@@ -590,19 +593,14 @@ class FecValidator:
             entry_date = known[0]
             if entry_date is None or known[1] is not None:
                 self._date_issue(number, "EcritureDate", entry_date_text, known, required=True)
-            if entry_date is not None:
-                if entry_date < period_start or entry_date > period_end:
-                    report.error(
-                        number,
-                        "EcritureDate",
-                        "E_DATE_OUTSIDE_PERIOD",
-                        f"{entry_date.isoformat()} is outside the fiscal period "
-                        f"{period_start.isoformat()} – {period_end.isoformat()}",
-                    )
-                if stats.first_date is None or entry_date < stats.first_date:
-                    stats.first_date = entry_date
-                if stats.last_date is None or entry_date > stats.last_date:
-                    stats.last_date = entry_date
+            if entry_date is not None and not period_start <= entry_date <= period_end:
+                report.error(
+                    number,
+                    "EcritureDate",
+                    "E_DATE_OUTSIDE_PERIOD",
+                    f"{entry_date.isoformat()} is outside the fiscal period "
+                    f"{period_start.isoformat()} – {period_end.isoformat()}",
+                )
             piece_date_text = fields[i_piece_date]
             known = dates.get(piece_date_text)
             if known is None:
@@ -651,12 +649,16 @@ class FecValidator:
             debit = credit = 0
             amounts_ok = True
             text_a = fields[i_a]
-            parsed = amounts.get(text_a)
-            if parsed is None:
-                parsed = self._parse_amount(text_a)
-            first = parsed[0]
-            if first is None or parsed[1] is not None:
-                self._amount_issue(number, a_name, text_a, parsed)
+            plain = text_a.replace(",", "", 1)
+            if len(text_a) > 3 and text_a[-3] == "," and plain.isdigit():
+                first: int | None = int(plain)  # the common case, "1234,56", without a call
+            else:
+                parsed = amounts.get(text_a)
+                if parsed is None:
+                    parsed = self._parse_amount(text_a)
+                first = parsed[0]
+                if first is None or parsed[1] is not None:
+                    self._amount_issue(number, a_name, text_a, parsed)
             if sens_layout:
                 direction = SENS_CODES.get(fields[i_b].upper())
                 if direction is None:
@@ -669,12 +671,16 @@ class FecValidator:
                         credit = first
             else:
                 text_b = fields[i_b]
-                parsed = amounts.get(text_b)
-                if parsed is None:
-                    parsed = self._parse_amount(text_b)
-                second = parsed[0]
-                if second is None or parsed[1] is not None:
-                    self._amount_issue(number, b_name, text_b, parsed)
+                plain = text_b.replace(",", "", 1)
+                if len(text_b) > 3 and text_b[-3] == "," and plain.isdigit():
+                    second: int | None = int(plain)
+                else:
+                    parsed = amounts.get(text_b)
+                    if parsed is None:
+                        parsed = self._parse_amount(text_b)
+                    second = parsed[0]
+                    if second is None or parsed[1] is not None:
+                        self._amount_issue(number, b_name, text_b, parsed)
                 debit, credit = first or 0, second or 0
                 amounts_ok = second is not None
             if debit and credit:
@@ -683,16 +689,16 @@ class FecValidator:
                 report.quirk(number, None, "W_ZERO_AMOUNT", "A line with a zero amount")
             if debit < 0 or credit < 0:
                 report.quirk(number, None, "W_NEGATIVE_AMOUNT", "A negative amount")
-            stats.debit_cents += debit
-            stats.credit_cents += credit
+            debit_total += debit
+            credit_total += credit
             # Entries: a run of contiguous lines of one JournalCode + EcritureNum.
             num = fields[i_num]
             journal = fields[i_journal]
             key = (journal, num)
-            day = entry_date.toordinal() if entry_date is not None else 0
             if key != run_key:
                 if run_key is not None:
-                    runs.add((run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards))
+                    day = run_date.toordinal() if run_date is not None else 0
+                    runs.add((run_key[0], run_key[1], day, run_debit, run_credit, run_line, run_backwards))
                     closing = run_income and (run_result or run_closing_journal)
                     if closing:
                         self._closing_entry(run_line)
@@ -700,7 +706,12 @@ class FecValidator:
                         sink.end_entry(run_line, closing)
                 run_key = key
                 run_line = number
-                run_date, run_piece, run_piece_date, run_let = day, fields[i_piece], piece_date, lettering
+                run_date, run_piece, run_piece_date, run_let = entry_date, fields[i_piece], piece_date, lettering
+                if entry_date is not None:
+                    if first_date is None or entry_date < first_date:
+                        first_date = entry_date
+                    if last_date is None or entry_date > last_date:
+                        last_date = entry_date
                 run_debit = run_credit = run_flagged = 0
                 run_backwards = self._numbering(number, num, journal)
                 run_result = run_income = False
@@ -708,7 +719,7 @@ class FecValidator:
                 run_closing_journal = self._is_closing(journal, journal_label)
                 run_opening = self._is_opening(journal, journal_label)
             else:
-                if day != run_date and not run_flagged & 1:
+                if entry_date != run_date and not run_flagged & 1:
                     run_flagged |= 1
                     report.error(number, "EcritureDate", "E_ENTRY_DATES", f"Entry {num[:40]} has several posting dates")
                 if fields[i_piece] != run_piece and not run_flagged & 2:
@@ -743,8 +754,11 @@ class FecValidator:
                 sink.add(number, account, fields[i_account_lib], aux_label, fields[i_label], debit, credit, run_opening)
         if blank_lines:
             report.quirk(blank_lines[0], None, "W_TRAILING_EMPTY_LINES", "Empty lines at the end of the file")
+        stats.lines, stats.debit_cents, stats.credit_cents = line_count, debit_total, credit_total
+        stats.first_date, stats.last_date = first_date, last_date
         if run_key is not None:
-            runs.add((run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards))
+            day = run_date.toordinal() if run_date is not None else 0
+            runs.add((run_key[0], run_key[1], day, run_debit, run_credit, run_line, run_backwards))
             closing = run_income and (run_result or run_closing_journal)
             if closing:
                 self._closing_entry(run_line)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from cpts_documents.domain.chart import read_data
-from cpts_documents.domain.text import KeywordSet, fold
+from cpts_documents.domain.text import KeywordSet, Words, fold
 
 # "saint martin", "rue martin": a place named after someone, not that person.
 _PLACE = re.compile(
@@ -79,11 +79,11 @@ class FlagRules:
         self._by_account[account] = found
         return found
 
-    def keyword_reasons(self, account: str, folded_labels: str) -> list[tuple[str, list[str]]]:
-        """The reasons whose keywords are in the labels, with the words found."""
+    def keyword_reasons(self, account: str, labels: Words) -> list[tuple[str, list[str]]]:
+        """The reasons whose keywords are in the (prepared) labels, with the words found."""
         out = []
         for rule in self.keyword_rules:
-            if rule.looks_at(account) and (hits := rule.keywords.found(folded_labels)):
+            if rule.looks_at(account) and (hits := rule.keywords.found_in(labels)):
                 out.append((rule.reason, hits))
         return out
 

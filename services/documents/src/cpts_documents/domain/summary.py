@@ -31,7 +31,7 @@ from typing import Any
 
 from cpts_documents.domain.chart import Chart, ChartRule, chart_for, default_chart
 from cpts_documents.domain.flags import BoardMatcher, FlagContext, FlagRules, default_rules
-from cpts_documents.domain.text import fold
+from cpts_documents.domain.text import Words, fold
 
 CENT = Decimal("0.01")
 _LABEL_CACHE = 20_000
@@ -117,6 +117,8 @@ class AccountsSummariser:
         self.closing_revenue = 0
         self.closing_expenses = 0
         self._looks: dict[tuple[str, str, str, str], _Look] = {}
+        self._folded: dict[str, str] = {}
+        self._candidates = self.chart.known  # the chart's bounded cache, read without a call
         self._run = _Run()
 
     # -- lines -------------------------------------------------------------------------------
@@ -133,10 +135,12 @@ class AccountsSummariser:
         opening: bool,
     ) -> None:
         klass = account[0]
-        plain, keyworded = self.chart.candidates(account)
+        plain, keyworded = self._candidates.get(account) or self.chart.candidates(account)
         look: _Look | None = None
         if keyworded or klass in "267":
-            look = self._look(account, account_label, aux_label, label, klass)
+            look = self._looks.get((account, account_label, aux_label, label))
+            if look is None:
+                look = self._look(account, account_label, aux_label, label, klass)
             rule = look.rule
         else:
             rule = plain
@@ -206,15 +210,16 @@ class AccountsSummariser:
         look = self._looks.get(key)
         if look is not None:
             return look
-        entry_words = fold(f"{aux_label} {label}")
-        rule = self.chart.classify(account, f"{fold(account_label)} {entry_words}".strip())
+        entry_words = f"{self._fold(aux_label)} {self._fold(label)}".strip()
+        prepared = Words(entry_words)
+        rule = self.chart.classify(account, f"{self._fold(account_label)} {entry_words}".strip())
         reasons: list[str] = []
         keywords: list[str] = []
         professions: tuple[str, ...] = ()
         by_account = self.rules.account_reason(account)
         if by_account is not None:
             reasons.append(by_account)
-        for reason, hits in self.rules.keyword_reasons(account, entry_words):
+        for reason, hits in self.rules.keyword_reasons(account, prepared):
             if reason not in reasons:
                 reasons.append(reason)
             keywords += hits
@@ -223,7 +228,7 @@ class AccountsSummariser:
                 reasons.append("board_member_payment")
                 keywords += hits
             if self.board.professions:
-                professions = tuple(self.board.professions.found(entry_words))
+                professions = tuple(self.board.professions.found_in(prepared))
         look = _Look(
             rule,
             tuple(reasons),
@@ -235,6 +240,15 @@ class AccountsSummariser:
             self._looks.clear()
         self._looks[key] = look
         return look
+
+    def _fold(self, text: str) -> str:
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = fold(text)
+            if len(self._folded) >= _LABEL_CACHE:  # bounded whatever the number of labels
+                self._folded.clear()
+            self._folded[text] = folded
+        return folded
 
     def _flag(
         self,

@@ -53,6 +53,21 @@ def _singular(word: str) -> str | None:
     return None
 
 
+class Words:
+    """A folded text prepared for keyword lookups: its words, and the singular of its plurals."""
+
+    __slots__ = ("text", "tokens")
+
+    def __init__(self, folded_text: str) -> None:
+        self.text = folded_text
+        tokens = folded_text.split()
+        self.tokens = set(tokens)
+        for token in tokens:
+            single = _singular(token)
+            if single is not None:
+                self.tokens.add(single)
+
+
 class KeywordSet:
     """Keywords found in a folded text as whole words (a plural ending in s or x matches its
     singular keyword). In the keyword list, ``re:PATTERN`` is a regular expression on the folded
@@ -66,30 +81,30 @@ class KeywordSet:
         folded = [k for k in plain if k]
         self.words = frozenset(k for k in folded if " " not in k)
         self.phrases = tuple(sorted({k for k in folded if " " in k}))
+        self._first_words = frozenset(p.split()[0] for p in self.phrases)
         self.raw_patterns = tuple(patterns)
         self.patterns = tuple(re.compile(rf"(?<![a-z0-9])(?:{p})(?![a-z0-9])") for p in patterns)
         self.excluded = tuple(sorted({e for e in excluded if e}))
+        self._excluded_first = frozenset(e.split()[0] for e in self.excluded)
 
     def found(self, folded_text: str) -> list[str]:
-        if not folded_text:
-            return []
-        if self.excluded:
-            padded = f" {folded_text} "
+        return self.found_in(Words(folded_text)) if folded_text else []
+
+    def found_in(self, words: Words) -> list[str]:
+        """The keywords in a prepared text (see :class:`Words`)."""
+        if self._excluded_first and not self._excluded_first.isdisjoint(words.tokens):
+            padded = f" {words.text} "
             for phrase in self.excluded:
                 padded = padded.replace(f" {phrase} ", " ")
-            folded_text = padded.strip()
-        tokens = folded_text.split()
-        hits = {t for t in tokens if t in self.words}
-        for token in tokens:
-            single = _singular(token)
-            if single is not None and single in self.words:
-                hits.add(single)
-        result = sorted(hits)
-        if self.phrases:
-            padded = f" {folded_text} "
+            if padded.strip() != words.text:
+                words = Words(padded.strip())
+        tokens = words.tokens
+        result = sorted(self.words.intersection(tokens))
+        if self.phrases and not self._first_words.isdisjoint(tokens):
+            padded = f" {words.text} "
             result += [p for p in self.phrases if f" {p} " in padded]
         for pattern in self.patterns:
-            match = pattern.search(folded_text)
+            match = pattern.search(words.text)
             if match is not None:
                 result.append(match.group(0))
         return result
