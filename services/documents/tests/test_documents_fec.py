@@ -208,3 +208,53 @@ def test_chart_mapping_prefers_labels_then_the_longest_prefix() -> None:
         "membership_fees",
         "services_sold",
     } <= categories
+
+
+def test_labels_fold_abbreviations_plurals_and_places() -> None:
+    from cpts_documents.domain.flags import BoardMatcher, default_rules
+    from cpts_documents.domain.text import KeywordSet, fold
+
+    assert fold("Versement C.P.A.M. / A.R.S") == "versement cpam ars"
+    assert fold("Théâ. du Centre") == "thea du centre"
+    keywords = KeywordSet(["concert", "traiteur", "cadeau", "roche", "-roche sur yon", r"re:cd ?\d\d\d?"])
+    assert keywords.found(fold("Concerts et traiteurs, cadeaux")) == ["cadeau", "concert", "traiteur"]
+    assert keywords.found(fold("Subvention La Roche-sur-Yon")) == []
+    assert keywords.found(fold("Roche SAS")) == ["roche"]
+    assert keywords.found(fold("Subvention CD 35")) == ["cd 35"]
+    board = BoardMatcher(FlagContext(board=(BoardMember("Paul Martin", "medecin_generaliste"),)), default_rules())
+    assert board.members(fold("Honoraires Dr Martin")) == ["martin"]
+    assert board.members(fold("Loyer maison de santé de Saint-Martin")) == []
+    assert board.members(fold("Local rue Martin")) == []
+
+
+def test_the_account_decides_when_it_names_the_funder() -> None:
+    from cpts_documents.domain.chart import chart_2025, default_chart
+    from cpts_documents.domain.text import fold
+
+    chart = default_chart()
+    town = fold("Subvention La Roche-sur-Yon Agglomération Laboratoire")
+    assert chart.classify("744000", town).category == "subsidy_municipal"  # type: ignore[union-attr]
+    assert chart.classify("740000", fold("Laboratoires Roche")).category == "pharma_industry"  # type: ignore[union-attr]
+    assert chart.classify("706000", fold("ACI CPAM")).category == "assurance_maladie"  # type: ignore[union-attr]
+    assert chart.classify("745000", fold("MSA")).category == "assurance_maladie"  # type: ignore[union-attr]
+    assert chart.classify("747000", fold("Etat")).category == "subsidy_state"  # type: ignore[union-attr]
+    revised = chart_2025()
+    assert revised.classify("747000", fold("Etat")).category == "investment_subsidies_released"  # type: ignore[union-attr]
+    assert revised.classify("742000", fold("Région")).category == "subsidy_region"  # type: ignore[union-attr]
+    assert revised.classify("741000", fold("Subvention")).category == "subsidy_other_public"  # type: ignore[union-attr]
+
+
+def test_amounts_and_dates_the_dgfip_tester_reads() -> None:
+    from cpts_documents.domain.fec import parse_amount, parse_date
+
+    assert parse_amount("1,2E+05") == (12_000_000, "W_AMOUNT_EXPONENT")
+    assert parse_amount("1.25e1") == (1250, "W_AMOUNT_EXPONENT")
+    assert parse_amount("1.5e-2") == (None, None)  # 0.015: not exact to the cent, never rounded
+    assert parse_amount("1e-3") == (None, None)
+    assert parse_amount("12,3400") == (1234, "W_AMOUNT_PRECISION")
+    assert parse_amount("12,345") == (None, None)
+    assert parse_date("20240331") == (date(2024, 3, 31), None, True)
+    for text in ("2024-03-31", "31/03/2024", "31.03.2024", "31032024", "2024-03-31T00:00:00", "31/03/2024 12:30"):
+        assert parse_date(text) == (date(2024, 3, 31), "W_DATE_LAYOUT", True), text
+    assert parse_date("20240231") == (None, None, True)
+    assert parse_date("31-2024") == (None, None, False)
