@@ -258,3 +258,17 @@ def test_amounts_and_dates_the_dgfip_tester_reads() -> None:
         assert parse_date(text) == (date(2024, 3, 31), "W_DATE_LAYOUT", True), text
     assert parse_date("20240231") == (None, None, True)
     assert parse_date("31-2024") == (None, None, False)
+
+
+def test_one_piece_date_and_one_lettering_per_entry() -> None:
+    rows = [
+        _line("1", "512000", "10,00", "0,00"),
+        _line("1", "411000", "0,00", "6,00"),
+        _line("1", "411000", "0,00", "4,00"),
+    ]
+    rows[1][13:15] = ["AA", "20240310"]
+    rows[2][13:15] = ["AB", "20240310"]
+    rows[2][9] = "20240302"
+    report = FecValidator(YEAR_2024).run(io.BytesIO(_fec(rows)))
+    assert report.error_count == 0
+    assert {(w.code, w.line) for w in report.warnings} == {("W_ENTRY_LETTERINGS", 4), ("W_ENTRY_PIECE_DATES", 4)}
