@@ -697,13 +697,11 @@ class FecValidator:
             key = (journal, num)
             if key != run_key:
                 if run_key is not None:
-                    day = run_date.toordinal() if run_date is not None else 0
-                    runs.add((run_key[0], run_key[1], day, run_debit, run_credit, run_line, run_backwards))
-                    closing = run_income and (run_result or run_closing_journal)
-                    if closing:
-                        self._closing_entry(run_line)
-                    if sink is not None:
-                        sink.end_entry(run_line, closing)
+                    self._end_run(
+                        runs,
+                        (run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards),
+                        run_income and (run_result or run_closing_journal),
+                    )
                 run_key = key
                 run_line = number
                 run_date, run_piece, run_piece_date, run_let = entry_date, fields[i_piece], piece_date, lettering
@@ -757,14 +755,22 @@ class FecValidator:
         stats.lines, stats.debit_cents, stats.credit_cents = line_count, debit_total, credit_total
         stats.first_date, stats.last_date = first_date, last_date
         if run_key is not None:
-            day = run_date.toordinal() if run_date is not None else 0
-            runs.add((run_key[0], run_key[1], day, run_debit, run_credit, run_line, run_backwards))
-            closing = run_income and (run_result or run_closing_journal)
-            if closing:
-                self._closing_entry(run_line)
-            if sink is not None:
-                sink.end_entry(run_line, closing)
+            self._end_run(
+                runs,
+                (run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards),
+                run_income and (run_result or run_closing_journal),
+            )
         runs.flush()
+
+    def _end_run(self, runs: _Runs, run: tuple[str, str, date | None, int, int, int, int], closing: bool) -> None:
+        """A run of contiguous lines of one entry ends: one row to the spill file; a closing
+        entry is reported; the summary is told (it sets a closing entry's class 6/7 apart)."""
+        journal, num, day, debit, credit, line, backwards = run
+        runs.add((journal, num, day.toordinal() if day is not None else 0, debit, credit, line, backwards))
+        if closing:
+            self._closing_entry(line)
+        if self.sink is not None:
+            self.sink.end_entry(line, closing)
 
     def _entries(self, runs: _Runs) -> None:
         """Whole-file checks of the entries, in SQL over the runs written to disk."""
