@@ -129,7 +129,7 @@ class Api(testing.Api):
         claims: dict[str, Any] | None = None,
         key: str | None = None,
         raw: bool = False,
-        filename: str = "123456789FEC20241231.txt",
+        filename: str = "732829320FEC20241231.txt",
         **fields: Any,
     ) -> httpx.Response:
         headers = {"Idempotency-Key": key} if key else {}

@@ -28,7 +28,7 @@ async def test_a_valid_fec_is_received_validated_and_summarised(api: Api) -> Non
     }
     assert document["sha256"] == hashlib.sha256(VALID_FEC).hexdigest() and document["size"] == len(VALID_FEC)
     assert document["type"] == "fec" and document["version"] == 1 and document["is_current"]
-    assert document["media_type"] == "text/plain" and document["original_filename"] == "123456789FEC20241231.txt"
+    assert document["media_type"] == "text/plain" and document["original_filename"] == "732829320FEC20241231.txt"
     assert document["stats"]["lines"] == 38 and document["stats"]["entries"] == 16
     assert document["stats"]["separator"] == "tab" and document["stats"]["amount_layout"] == "debit_credit"
     fetched = await api.call("GET", f"/v1/documents/{document['id']}")
@@ -46,6 +46,19 @@ async def test_a_valid_fec_is_received_validated_and_summarised(api: Api) -> Non
     assert set(summary["flagged_entries"][0]) >= {"line", "account", "label", "amount", "reason"}
 
 
+async def test_the_file_name_is_checked_against_the_cpts_siren_from_the_registry(api: Api) -> None:
+    # The projection holds the SIREN the registry published (732829320): another entity's FEC.
+    other = await api.upload(CORSE_ID, VALID_FEC, filename="552100554FEC20241231.txt")
+    assert other.status_code == 201, other.text
+    validation = other.json()["validation"]
+    assert validation["verdict"] == "rejected"
+    assert [(e["code"], e["line"]) for e in validation["errors"]] == [("E_FILE_NAME_SIREN", 0)]
+    assert other.json()["stats"]["file_name_siren"] == "552100554"
+    unnamed = await api.upload(CORSE_ID, VALID_FEC + b"\n", filename="export.txt")
+    assert unnamed.json()["validation"]["verdict"] == "accepted_with_warnings"
+    assert {w["code"] for w in unnamed.json()["validation"]["warnings"]} == {"W_FILE_NAME", "W_TRAILING_EMPTY_LINES"}
+
+
 async def test_a_rejected_fec_is_kept_with_its_report(api: Api) -> None:
     bad = (CORPUS / "error_unbalanced_entry.txt").read_bytes()
     answer = await api.upload(CORSE_ID, bad)
@@ -57,7 +70,7 @@ async def test_a_rejected_fec_is_kept_with_its_report(api: Api) -> None:
             "line": 8,
             "column": "EcritureNum",
             "code": "E_UNBALANCED_ENTRY",
-            "message": "Entry 2 is not balanced: debit 120000.01, credit 120000.00",
+            "message": "Entry BQ 2 is not balanced once all its lines are summed: debit 120000.01, credit 120000.00",
         }
     ]
     no_summary = await api.call("GET", f"/v1/cpts/{CORSE_ID}/accounts/2024")
@@ -130,6 +143,7 @@ async def test_a_spending_statement_yields_spending_per_mission(api: Api) -> Non
         "quality_relevance": "0.00",
         "professional_support": "0.00",
         "functioning": "7200.00",
+        "outside_missions": "0.00",
     }
     assert spending["total"] == "25300.00" and spending["items"] == 4
     bad = SPENDING + b"teleconsultation;staff;Truc;abc;\n"
@@ -155,7 +169,7 @@ async def test_reference_tables_are_published(api: Api) -> None:
         r for r in chart if r["prefix"] == "7542"
     ).items()
     missions = (await api.call("GET", "/v1/missions")).json()
-    assert len(missions) == 7
+    assert len(missions) == 8  # the kit's missions: the six of the ACI, functioning, outside missions
 
 
 def test_every_csv_written_neutralises_formulas() -> None:

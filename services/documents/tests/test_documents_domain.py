@@ -12,12 +12,13 @@ from documents_helpers import CORSE_ID, SPENDING, registered, registry_event
 
 from cpts_documents.domain.sniffing import Format, Limits, Refused, inspect, magic_format
 from cpts_documents.domain.spending import template, validate_spending
-from cpts_documents.domain.types import DocumentType, Mission
+from cpts_documents.domain.types import DocumentType
 from cpts_documents.events.registry import apply_registry_event
 from cpts_documents.service import spec
 from cpts_documents.storage.blobs import LocalBlobStore, check_key
 from cpts_documents.storage.models import CptsProjection
 from cpts_kit.db import Database
+from cpts_kit.missions import Mission
 from cpts_kit.service import upgrade
 
 

@@ -92,6 +92,22 @@ async def test_registry_events_to_documents_events_end_to_end(live: Api, broker:
     assert summary["result"] == "80400.00" and summary["revenue_by_category"]["assurance_maladie"] == "120000.00"
     # The board from the registry's governance event flags the fees paid to Dr Martin.
     assert any(f["reason"] == "board_member_payment" and f["line"] == 25 for f in summary["flagged_entries"])
-    assert events[3]["data"]["error_count"] == 5 and events[3]["data"]["errors"][0]["code"] == "E_DATE_FORMAT"
+    # What the audit engineer reads: every flagged entry's reason, amount, account, label and FEC
+    # line, the document id, and complete counts and amounts by reason.
+    assert events[1]["data"]["document_id"] == accepted.json()["id"]
+    for flagged in summary["flagged_entries"]:
+        assert {"reason", "amount", "account", "label", "line"} <= set(flagged)
+    assert summary["flagged_count"] == 5 == sum(1 for _ in summary["flagged_entries"])
+    assert summary["flags_by_reason"] == {
+        "board_member_payment": 1,
+        "health_industry": 1,
+        "large_payment_board_profession": 1,
+        "leisure_or_culture": 2,
+        "real_estate": 1,
+        "reception_or_gift": 1,
+    }
+    assert summary["flag_amounts_by_reason"]["leisure_or_culture"] == "3300.00"
+    assert summary["closing_entries"]["count"] == 0 and summary["in_kind_balanced"] is True
+    assert events[3]["data"]["error_count"] == 3 and events[3]["data"]["errors"][0]["code"] == "E_DATE_INVALID"
     assert events[2]["data"]["replaces"] == accepted.json()["id"]
     assert events[5]["data"]["spending"]["by_mission"]["prevention"] == "2500.00"

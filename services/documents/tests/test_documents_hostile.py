@@ -93,7 +93,7 @@ async def test_a_document_over_the_size_limit_is_refused(api: Api) -> None:
 
 
 async def test_a_zipped_fec_is_accepted_and_kept_as_sent(api: Api) -> None:
-    archive = zipped({"123456789FEC20241231.txt": VALID_FEC})
+    archive = zipped({"732829320FEC20241231.txt": VALID_FEC})
     answer = await api.upload(CORSE_ID, archive, filename="fec.zip")
     assert answer.status_code == 201, answer.text
     assert answer.json()["media_type"] == "application/zip"

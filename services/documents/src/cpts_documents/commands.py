@@ -16,12 +16,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_documents.domain import completeness as rules
-from cpts_documents.domain.fec import FecValidator, Period
+from cpts_documents.domain.fec import FecValidator, FileIdentity, Period, names_a_fec
 from cpts_documents.domain.flags import BoardMember, FlagContext
 from cpts_documents.domain.report import Report
 from cpts_documents.domain.sniffing import Limits, Sniffed, inspect
 from cpts_documents.domain.spending import validate_spending
-from cpts_documents.domain.summary import AccountsSummariser
+from cpts_documents.domain.summary import summariser_for
 from cpts_documents.domain.types import VERSIONED, DocumentType, Verdict
 from cpts_documents.events import payloads
 from cpts_documents.queries import current_documents, held, requirements_for, standing
@@ -87,19 +87,27 @@ def flag_context(cpts: CptsProjection, settings: DocumentsSettings) -> FlagConte
     return FlagContext(board=board, large_payment_threshold=settings.large_payment_threshold)
 
 
-def analyse(path: Path, params: UploadParams, settings: DocumentsSettings, context: FlagContext) -> Analysis:
+def fec_file_name(filename: str | None, zip_member: str | None) -> str | None:
+    """The name to check against ``SIRENFECAAAAMMJJ``: the upload's, or the zipped file's when
+    the archive's own name does not follow the pattern."""
+    if zip_member and not (filename and names_a_fec(filename)):
+        return zip_member
+    return filename
+
+
+def analyse(
+    path: Path, params: UploadParams, settings: DocumentsSettings, context: FlagContext, siren: str | None = None
+) -> Analysis:
     """Sniff, check and (FEC, spending statement) validate the staged bytes. Raises
-    :class:`~cpts_documents.domain.sniffing.Refused` for what may not be kept."""
+    :class:`~cpts_documents.domain.sniffing.Refused` for what may not be kept. ``siren`` is the
+    CPTS's SIREN (from the registry), checked against the FEC's file name."""
     with path.open("rb") as handle:
         sniffed = inspect(handle, params.type, limits_of(settings))
         if params.type is DocumentType.FEC:
-            summariser = AccountsSummariser(context, max_flags=settings.max_flagged_entries)
-            validator = FecValidator(
-                params.period,
-                sink=summariser,
-                max_listed=settings.max_listed_issues,
-                max_open_entries=settings.max_open_entries,
-            )
+            period = params.period
+            summariser = summariser_for(period.start, period.end, context, max_flags=settings.max_flagged_entries)
+            identity = FileIdentity(fec_file_name(params.filename, sniffed.zip_member), siren)
+            validator = FecValidator(period, sink=summariser, max_listed=settings.max_listed_issues, identity=identity)
             if sniffed.zip_member is not None:
                 with zipfile.ZipFile(handle) as archive, archive.open(sniffed.zip_member) as inner:
                     report = validator.run(inner)

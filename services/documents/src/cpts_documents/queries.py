@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_documents.api import schemas
 from cpts_documents.domain import completeness as rules
 from cpts_documents.domain.types import DocumentType, Verdict
-from cpts_documents.events.payloads import AccountsSummary, SpendingByMission
 from cpts_documents.storage.models import CptsProjection, Document, RequirementSetRow
 from cpts_kit.auth import Principal
 from cpts_kit.pagination import PageParams
@@ -23,34 +22,6 @@ from cpts_kit.problems import Problem
 def scope(principal: Principal) -> ColumnElement[bool]:
     return principal.scope_clause(
         region=CptsProjection.region, departement=CptsProjection.departement, cpts_id=CptsProjection.id
-    )
-
-
-def view(document: Document) -> schemas.DocumentView:
-    return schemas.DocumentView(
-        id=document.id,
-        cpts_id=document.cpts_id,
-        type=DocumentType(document.doc_type),
-        fiscal_year=document.fiscal_year,
-        version=document.version,
-        is_current=document.is_current,
-        replaces=document.replaces_id,
-        superseded_at=document.superseded_at,
-        sha256=document.sha256,
-        size=document.size,
-        media_type=document.media_type,
-        format=document.format,
-        original_filename=document.original_filename,
-        financial_part=document.financial_part,
-        period_start=document.period_start,
-        period_end=document.period_end,
-        received_at=document.received_at,
-        uploaded_by_role=document.uploaded_role,
-        validation=schemas.Validation.model_validate(document.validation),
-        stats=document.stats,
-        links=schemas.DocumentLinks(
-            self=f"/v1/documents/{document.id}", content=f"/v1/documents/{document.id}/content"
-        ),
     )
 
 
@@ -99,7 +70,15 @@ async def current_of(session: AsyncSession, cpts_id: str, doc_type: DocumentType
     )
 
 
-async def accounts_of(session: AsyncSession, cpts_id: str, year: int) -> schemas.AccountsView:
+@dataclass(frozen=True)
+class CurrentSummary:
+    """The current, accepted document of a type and year, and what it says."""
+
+    document: Document
+    summary: dict[str, Any]
+
+
+async def accounts_of(session: AsyncSession, cpts_id: str, year: int) -> CurrentSummary:
     document = await current_of(session, cpts_id, DocumentType.FEC, year)
     if document is None or document.summary is None:
         why = (
@@ -108,28 +87,15 @@ async def accounts_of(session: AsyncSession, cpts_id: str, year: int) -> schemas
             else f"no FEC was received for {year}"
         )
         raise Problem(404, f"No accounting summary: {why}", type_="/problems/no-accounts")
-    return schemas.AccountsView(
-        cpts_id=cpts_id,
-        fiscal_year=year,
-        document_id=document.id,
-        period_start=document.period_start,
-        period_end=document.period_end,
-        verdict=Verdict(document.verdict),
-        summary=AccountsSummary.model_validate(document.summary),
-    )
+    return CurrentSummary(document, document.summary)
 
 
-async def spending_of(session: AsyncSession, cpts_id: str, year: int) -> schemas.SpendingView:
+async def spending_of(session: AsyncSession, cpts_id: str, year: int) -> CurrentSummary:
     document = await current_of(session, cpts_id, DocumentType.SPENDING_STATEMENT, year)
     if document is None or document.summary is None:
         why = "it was rejected" if document is not None else "none was received"
         raise Problem(404, f"No spending statement for {year}: {why}", type_="/problems/no-spending-statement")
-    return schemas.SpendingView(
-        cpts_id=cpts_id,
-        fiscal_year=year,
-        document_id=document.id,
-        spending=SpendingByMission.model_validate(document.summary),
-    )
+    return CurrentSummary(document, document.summary)
 
 
 # -- completeness ---------------------------------------------------------------------------------
@@ -155,21 +121,6 @@ def requirement_set_of(row: RequirementSetRow) -> rules.RequirementSet:
 async def requirements_for(session: AsyncSession, year: int) -> rules.RequirementSet:
     row = await session.get(RequirementSetRow, year)
     return requirement_set_of(row) if row is not None else rules.default_requirements(year)
-
-
-def requirement_view(requirements: rules.RequirementSet, default: bool) -> schemas.RequirementSetView:
-    return schemas.RequirementSetView(
-        fiscal_year=requirements.fiscal_year,
-        deadline=requirements.deadline,
-        applies_to=requirements.applies_to,
-        items=[
-            schemas.RequirementIn(
-                code=i.code, label=i.label, accepted_types=list(i.accepted_types), deadline=i.deadline
-            )
-            for i in requirements.items
-        ],
-        default=default,
-    )
 
 
 async def current_documents(session: AsyncSession, year: int, cpts_ids: Sequence[str]) -> dict[str, list[Document]]:
@@ -207,33 +158,21 @@ def standing(cpts: CptsProjection) -> rules.CptsStanding:
     )
 
 
-def completeness_view(
+@dataclass(frozen=True)
+class Standing:
+    """Where one CPTS stands with the documents it owes for a year."""
+
+    cpts: CptsProjection
+    fiscal_year: int
+    status: rules.OverallStatus
+    items: list[rules.ItemState]
+
+
+def standing_of(
     cpts: CptsProjection, requirements: rules.RequirementSet, documents: Sequence[Document], today: date
-) -> schemas.CompletenessView:
+) -> Standing:
     states = rules.evaluate(requirements, held(documents), today)
-    return schemas.CompletenessView(
-        cpts_id=cpts.id,
-        name=cpts.name,
-        region=cpts.region,
-        departement=cpts.departement,
-        fiscal_year=requirements.fiscal_year,
-        status=rules.overall(states),
-        items=[
-            schemas.CompletenessItem(
-                requirement=s.requirement.code,
-                label=s.requirement.label,
-                accepted_types=list(s.requirement.accepted_types),
-                deadline=s.deadline,
-                status=s.status,
-                overdue=s.overdue,
-                document_id=s.document.document_id if s.document else None,
-                received_at=s.document.received_at if s.document else None,
-                received_after_deadline=s.received_after_deadline,
-                reason=s.reason,
-            )
-            for s in states
-        ],
-    )
+    return Standing(cpts, requirements.fiscal_year, rules.overall(states), list(states))
 
 
 @dataclass(frozen=True)
@@ -246,7 +185,7 @@ class CompletenessFilters:
 
 async def completeness(
     session: AsyncSession, principal: Principal, filters: CompletenessFilters, page: PageParams, today: date
-) -> tuple[list[schemas.CompletenessView], int]:
+) -> tuple[list[Standing], int]:
     """Every CPTS the caller may see that owes documents for the year, computed on read (the
     nation holds about a thousand CPTS), filtered by status, then paged."""
     conditions = [scope(principal)]
@@ -262,7 +201,7 @@ async def completeness(
     requirements = await requirements_for(session, filters.year)
     owing = [p for p in projections if rules.owes(standing(p), requirements)]
     documents = await current_documents(session, filters.year, [p.id for p in owing])
-    views = [completeness_view(p, requirements, documents.get(p.id, []), today) for p in owing]
+    views = [standing_of(p, requirements, documents.get(p.id, []), today) for p in owing]
     if filters.status:
         views = [v for v in views if v.status is filters.status]
     return views[page.offset : page.offset + page.limit], len(views)

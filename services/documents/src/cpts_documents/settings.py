@@ -26,7 +26,6 @@ class DocumentsSettings(ServiceSettings):
     max_compression_ratio: int = 200
     max_listed_issues: int = 1_000
     max_flagged_entries: int = 500
-    max_open_entries: int = 100_000
     large_payment_threshold: Decimal = Decimal("3000.00")
 
     # Where raw bytes are kept: a folder (default ``<state_dir>/documents-blobs``) or an

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_documents import commands, queries
 from cpts_documents.access import ACCESS
-from cpts_documents.api import schemas
+from cpts_documents.api import schemas, views
 from cpts_documents.domain.chart import default_chart
 from cpts_documents.domain.spending import template
-from cpts_documents.domain.types import MISSION_LABELS_FR
 from cpts_kit.auth import Principal, current_principal
 from cpts_kit.csvsafe import safe_row
 from cpts_kit.db import session_dependency
+from cpts_kit.missions import LABELS_FR as MISSION_LABELS_FR
 
 router = APIRouter(tags=["accounts"])
 
@@ -47,7 +47,7 @@ def safe_csv(text: str, delimiter: str = ";") -> str:
 async def get_accounts(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.AccountsView:
     await commands.load_visible_cpts(session, caller, cpts_id)
     ACCESS.require(caller, "accounts.read")
-    return await queries.accounts_of(session, cpts_id, year)
+    return views.accounts_view(await queries.accounts_of(session, cpts_id, year), cpts_id, year)
 
 
 @router.get(
@@ -58,7 +58,7 @@ async def get_accounts(cpts_id: CptsId, year: Year, session: Session, caller: Ca
 async def get_spending(cpts_id: CptsId, year: Year, session: Session, caller: Caller) -> schemas.SpendingView:
     await commands.load_visible_cpts(session, caller, cpts_id)
     ACCESS.require(caller, "accounts.read")
-    return await queries.spending_of(session, cpts_id, year)
+    return views.spending_view(await queries.spending_of(session, cpts_id, year), cpts_id, year)
 
 
 @router.get(
@@ -92,7 +92,7 @@ async def get_chart(caller: Caller) -> list[schemas.ChartRuleView]:
     return [
         schemas.ChartRuleView(
             prefix=r.prefix,
-            keywords=sorted(r.keywords.words) + list(r.keywords.phrases) if r.keywords else [],
+            keywords=r.keywords.keywords() if r.keywords else [],
             side=r.side,
             category=r.category,
             group=r.group,

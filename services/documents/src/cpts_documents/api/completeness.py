@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_documents import commands, queries
 from cpts_documents.access import ACCESS
-from cpts_documents.api import schemas
+from cpts_documents.api import schemas, views
 from cpts_documents.domain.completeness import OverallStatus, owes
 from cpts_documents.settings import DocumentsSettings
 from cpts_documents.storage.models import RequirementSetRow
@@ -33,7 +33,7 @@ AsOf = Annotated[date | None, Query(description="Evaluate as on this day (defaul
 async def get_requirements(year: Year, session: Session, caller: Caller) -> schemas.RequirementSetView:
     ACCESS.require(caller, "requirements.read")
     row = await session.get(RequirementSetRow, year)
-    return queries.requirement_view(await queries.requirements_for(session, year), default=row is None)
+    return views.requirement_view(await queries.requirements_for(session, year), default=row is None)
 
 
 @router.put(
@@ -67,7 +67,7 @@ async def put_requirements(
         row.items = items
         row.updated_by = caller.subject
     await session.flush()
-    view = queries.requirement_view(queries.requirement_set_of(row), default=False)
+    view = views.requirement_view(queries.requirement_set_of(row), default=False)
     await session.commit()
     return view
 
@@ -83,7 +83,7 @@ async def delete_requirements(year: Year, session: Session, caller: Caller) -> s
     if row is not None:
         await session.delete(row)
         await session.commit()
-    return queries.requirement_view(await queries.requirements_for(session, year), default=True)
+    return views.requirement_view(await queries.requirements_for(session, year), default=True)
 
 
 @router.get(
@@ -105,7 +105,7 @@ async def list_completeness(
     today = as_of or date.today()
     filters = queries.CompletenessFilters(year or date.today().year - 1, region, departement, status)
     items, total = await queries.completeness(session, caller, filters, page, today)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return Page(items=[views.completeness_view(s) for s in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get(
@@ -122,7 +122,9 @@ async def get_completeness(
     if not owes(queries.standing(cpts), requirements):
         raise Problem(404, f"CPTS {cpts_id} owes no documents for {year}", type_="/problems/not-owed")
     documents = await queries.current_documents(session, year, [cpts.id])
-    return queries.completeness_view(cpts, requirements, documents.get(cpts.id, []), as_of or date.today())
+    return views.completeness_view(
+        queries.standing_of(cpts, requirements, documents.get(cpts.id, []), as_of or date.today())
+    )
 
 
 @router.post(

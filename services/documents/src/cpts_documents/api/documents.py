@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 
 from cpts_documents import commands, queries
 from cpts_documents.access import ACCESS
-from cpts_documents.api import schemas
+from cpts_documents.api import schemas, views
 from cpts_documents.domain.fec import Period
 from cpts_documents.domain.sniffing import EXTENSIONS, Format, Refused
 from cpts_documents.domain.types import DocumentType, Verdict
@@ -242,14 +242,14 @@ async def _receive(
         return replay
     same = await commands.find_same(session, cpts.id, params, staged.sha256)
     if same is not None:
-        body = queries.view(same).model_dump(mode="json")
+        body = views.document_view(same).model_dump(mode="json")
         idem.remember(session, 200, body)
         await session.commit()
         return JSONResponse(body, status_code=200, headers={"Location": f"/v1/documents/{same.id}"})
     await session.rollback()
     context = commands.flag_context(cpts, settings)
     try:
-        analysis = await asyncio.to_thread(commands.analyse, staged.path, params, settings, context)
+        analysis = await asyncio.to_thread(commands.analyse, staged.path, params, settings, context, cpts.siren)
     except Refused as refused:
         raise Problem(
             422,
@@ -261,7 +261,7 @@ async def _receive(
     document = None
     try:
         document = await commands.store_document(session, settings, store, caller, cpts, params, staged, analysis)
-        view = queries.view(document)
+        view = views.document_view(document)
         idem.remember(session, 201, view.model_dump(mode="json"))
         await session.commit()
     except BaseException:
@@ -292,7 +292,7 @@ async def list_documents(
     ACCESS.require(caller, "document.read")
     filters = queries.DocumentFilters(type_, fiscal_year, current_only, verdict)
     rows, total = await queries.list_documents(session, cpts_id, filters, page)
-    return Page(items=[queries.view(d) for d in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page(items=[views.document_view(d) for d in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get(
@@ -303,7 +303,7 @@ async def list_documents(
 async def get_document(document_id: DocumentId, session: Session, caller: Caller) -> schemas.DocumentView:
     document, _ = await commands.load_visible_document(session, caller, document_id)
     ACCESS.require(caller, "document.read")
-    return queries.view(document)
+    return views.document_view(document)
 
 
 @router.get(

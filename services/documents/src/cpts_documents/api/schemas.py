@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cpts_documents.domain.completeness import AppliesTo, ItemStatus, OverallStatus
-from cpts_documents.domain.types import DocumentType, Mission, Verdict
+from cpts_documents.domain.types import DocumentType, Verdict
 from cpts_documents.events.payloads import AccountsSummary, Issue, SpendingByMission
+from cpts_kit.missions import Mission
 
 
 class Validation(BaseModel):

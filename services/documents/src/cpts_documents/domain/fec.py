@@ -3,40 +3,53 @@
 The rules are those of art. A.47 A-1 LPF as the DGFiP's own tester (Test-Compta-Demat) applies
 them, plus the doctrine's content rules; each has a stable code (see the service README):
 
-- header: the 18 columns by name (case-insensitive), Debit/Credit or the Montant/Sens variant;
-  TAB or pipe separator (comma and semicolon are refused since 2013);
-- every line has the header's number of fields; mandatory fields are filled; dates are real
-  AAAAMMJJ dates and EcritureDate lies inside the fiscal period; amounts use a decimal comma,
-  no thousands separator, at most two decimals; Sens is D, C, +1 or -1; CompteNum starts with
-  three digits of a class 1 to 8;
-- each entry (EcritureNum) is balanced and keeps one journal and one date; entry numbers follow
-  a continuous sequence (globally or within their journal).
+- header: the 18 columns by name (case-insensitive), Debit/Credit or the Montant/Sens variant
+  (a Debit/Credit file may also carry a Montant column: ignored, with a warning); TAB or pipe
+  separator (comma and semicolon are refused since 2013);
+- every line has exactly the header's number of fields (a separator inside a text field shifts
+  the columns: an error, never read as a trailing separator); mandatory fields are filled;
+  dates are real dates and EcritureDate lies inside the fiscal period; amounts are exact to the
+  cent; Sens is D, C, +1 or -1; CompteNum starts with three digits;
+- entries are grouped by JournalCode + EcritureNum over the whole file, wherever their lines
+  are: an entry on two dates, or unbalanced once all its lines are summed, is an error; a number
+  reused in another journal is a warning;
+- the file name ``SIRENFECAAAAMMJJ`` names the CPTS (its SIREN) and the closing date (the period's
+  end); closing entries (class 6/7 balances moved into 120/129) are reported.
 
-Harmless real-world quirks are accepted and reported as warnings: a UTF-8 byte order mark,
-CRLF or CR line ends, a trailing separator, a Latin-1/Windows-1252 encoding, a decimal point,
-empty amounts read as zero, trailing empty lines.
+What the DGFiP's tester accepts is accepted, with a warning: a UTF-8 byte order mark, CRLF or CR
+line ends, a trailing separator on the header and lines alike, Latin-1/Windows-1252 text,
+a decimal point, more than two decimals or exponent notation when the amount is exact to the
+cent, empty amounts read as zero, dates written ``2024-03-31`` or ``31/03/2024`` (with or
+without a time), account numbers written ``401-000`` or ``401.000``, class 9 (analytical)
+accounts (left out of the summary).
 
-Memory stays bounded whatever the file size: lines are read in chunks and forgotten; only the
-entries not yet balanced are kept (a dict keyed by EcritureNum). When the number changes and the
-entry left behind balances, it is closed; an entry whose lines are spread through the file stays
-open until its lines balance, and one still open at the end is unbalanced. Entry sums are
-additive, so closing a balanced part early loses nothing. A file interleaving more than
-``max_open_entries`` unbalanced entries at once is rejected (E_TOO_MANY_OPEN_ENTRIES): sort it
-by EcritureNum.
+Memory stays bounded whatever the file: lines are read in chunks and forgotten; the lines of the
+entry being read are summed, and each run of contiguous lines of an entry is written, as one
+row, to a temporary SQLite file on disk; at the end one grouped query finds the entries that
+are unbalanced, dated twice, split or numbered in two journals. Caches (dates, amounts,
+accounts, labels) are cleared when they reach their bound.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from operator import itemgetter
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 from cpts_documents.domain.report import Report
 from cpts_documents.domain.text import fold
+from cpts_kit.identifiers import luhn_valid
 
 CHUNK = 1 << 20
+CACHE_LIMIT = 20_000  # entries per cache (dates, amounts, accounts) before it is cleared
+SPILL_ROWS = 20_000  # entry runs kept in memory before they are written to the spill file
 
 COLUMNS = (
     "JournalCode",
@@ -74,11 +87,24 @@ SENS_CODES = {"D": True, "+1": True, "C": False, "-1": False}
 # Journals that carry the opening balances (à-nouveaux), by code or by a word of their label.
 OPENING_JOURNALS = frozenset({"AN", "RAN", "ANO", "ANX", "OUV", "REPRISE"})
 OPENING_WORDS = ("nouveau", "nouveaux", "ouverture", "reprise des soldes")
+CLOSING_JOURNALS = frozenset({"CL", "CLO", "CLOT", "CLOTURE"})
+CLOSING_WORDS = ("cloture",)
 
 MAX_TOTAL_CENTS = 99_999_999_999_999  # Numeric(14, 2): what Money holds
 _AMOUNT = re.compile(r"^([+-]?)(\d+)(?:([,.])(\d*))?([+-]?)$")
-_ACCOUNT = re.compile(r"^[1-8]\d{2}[0-9A-Za-z]*$")
+_EXPONENT = re.compile(r"^[+-]?\d+(?:[,.]\d*)?[eE][+-]?\d+$")
+_ACCOUNT = re.compile(r"^\d{3}[0-9A-Za-z]*$")
+_ACCOUNT_SEPARATORS = re.compile(r"[-. /_]")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
+_FILE_NAME = re.compile(r"^(\d{9})FEC(\d{8})(?:\.[A-Za-z0-9]{1,4})*$", re.IGNORECASE)
+_DATE_SEPARATED = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
+_TIME = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
+
+# Quirk codes of amounts and dates that the DGFiP's tester accepts.
+DECIMAL_POINT = "W_DECIMAL_POINT"
+AMOUNT_PRECISION = "W_AMOUNT_PRECISION"
+AMOUNT_EXPONENT = "W_AMOUNT_EXPONENT"
+DATE_LAYOUT = "W_DATE_LAYOUT"
 
 
 class LineSink(Protocol):
@@ -87,7 +113,6 @@ class LineSink(Protocol):
     def add(
         self,
         line: int,
-        journal: str,
         account: str,
         account_label: str,
         aux_label: str,
@@ -96,6 +121,10 @@ class LineSink(Protocol):
         credit: int,
         opening: bool,
     ) -> None: ...
+
+    def end_entry(self, line: int, closing: bool) -> None:
+        """The lines added since the last call are a run of one entry starting at ``line``;
+        ``closing``: it moves class 6/7 balances into 120/129 (a closing entry)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,14 @@ class Period:
     @classmethod
     def calendar_year(cls, year: int) -> Period:
         return cls(date(year, 1, 1), date(year, 12, 31))
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What the file name should say: the CPTS's SIREN (when the registry gave it)."""
+
+    filename: str | None = None
+    siren: str | None = None
 
 
 @dataclass
@@ -120,6 +157,11 @@ class FecStats:
     line_ending: str = "lf"
     first_date: date | None = None
     last_date: date | None = None
+    closing_entries: int = 0
+    in_kind_uses_cents: int = 0
+    in_kind_contributions_cents: int = 0
+    file_name_siren: str | None = None
+    file_name_date: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,18 +175,14 @@ class FecStats:
             "line_ending": self.line_ending,
             "first_date": self.first_date.isoformat() if self.first_date else None,
             "last_date": self.last_date.isoformat() if self.last_date else None,
+            "closing_entries": self.closing_entries,
+            "file_name_siren": self.file_name_siren,
+            "file_name_date": self.file_name_date.isoformat() if self.file_name_date else None,
         }
 
 
-@dataclass(slots=True)
-class _Entry:
-    first_line: int
-    journal: str
-    date: str
-    piece: str
-    debit: int = 0
-    credit: int = 0
-    flagged: set[str] = field(default_factory=set)
+def _day(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat() if ordinal > 0 else "no valid date"
 
 
 def _money(cents: int) -> str:
@@ -153,24 +191,83 @@ def _money(cents: int) -> str:
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
-def parse_cents(text: str) -> tuple[int | None, bool]:
-    """An FEC amount in cents, and whether it used a decimal point. ``None`` if malformed or
-    more precise than a cent."""
+def parse_amount(text: str) -> tuple[int | None, str | None]:
+    """An FEC amount in cents, and the tolerated quirk it shows (a decimal point, more than two
+    decimals, exponent notation), or ``None``. The amount is ``None`` if malformed or not exact
+    to the cent: money is never rounded."""
+    whole, comma, frac = text.partition(",")
+    if comma and len(frac) == 2 and whole.isdigit() and frac.isdigit():
+        return int(whole) * 100 + int(frac), None  # the common case: "1234,56"
     match = _AMOUNT.match(text)
     if match is None:
-        return None, False
-    lead, whole, sep, frac, trail = match.groups()
+        if _EXPONENT.match(text):
+            try:
+                value = Decimal(text.replace(",", ".")) * 100
+            except InvalidOperation:
+                return None, None
+            if value != value.to_integral_value() or abs(value) > MAX_TOTAL_CENTS:
+                return None, None
+            return int(value), AMOUNT_EXPONENT
+        return None, None
+    lead, digits, sep, decimals, trail = match.groups()
     if lead and trail:
-        return None, False
-    frac = frac or ""
-    if len(frac) > 2:
-        if frac[2:].strip("0"):
-            return None, False
-        frac = frac[:2]
-    cents = int(whole) * 100 + int(frac.ljust(2, "0") or "0")
+        return None, None
+    decimals = decimals or ""
+    quirk = DECIMAL_POINT if sep == "." else None
+    if len(decimals) > 2:
+        if decimals[2:].strip("0"):
+            return None, None
+        decimals = decimals[:2]
+        quirk = quirk or AMOUNT_PRECISION
+    cents = int(digits) * 100 + int(decimals.ljust(2, "0"))
     if "-" in (lead, trail):
         cents = -cents
-    return cents, sep == "."
+    return cents, quirk
+
+
+def parse_cents(text: str) -> tuple[int | None, bool]:
+    """An amount in cents, and whether it used a decimal point (``None`` if malformed or more
+    precise than a cent)."""
+    cents, quirk = parse_amount(text)
+    return cents, quirk == DECIMAL_POINT
+
+
+def parse_date(text: str) -> tuple[date | None, str | None, bool]:
+    """A FEC date: ``(date, quirk, well_formed)``. AAAAMMJJ is the format; the DGFiP's tester also
+    reads separators (``2024-03-31``, ``31/03/2024``), the JJMMAAAA order and a time part, which
+    are tolerated (quirk ``W_DATE_LAYOUT``). ``well_formed`` is False when the text is not a
+    date layout at all (E_DATE_FORMAT), True with a ``None`` date when it is no calendar date."""
+    quirk = None
+    core = text
+    if len(text) != 8:
+        for cut in ("T", " "):
+            if cut in core:
+                core, _, clock = core.partition(cut)
+                if not _TIME.match(clock.strip()):
+                    return None, None, False
+                quirk = DATE_LAYOUT
+                break
+    if len(core) == 8 and core.isdigit():
+        year, month, day = int(core[:4]), int(core[4:6]), int(core[6:])
+        if not 1900 <= year <= 2099:  # JJMMAAAA
+            day, month, year = int(core[:2]), int(core[2:4]), int(core[4:])
+            quirk = DATE_LAYOUT
+    else:
+        match = _DATE_SEPARATED.match(core)
+        if match is None:
+            return None, None, False
+        first, second, third = match.groups()
+        if len(first) == 4:
+            year, month, day = int(first), int(second), int(third)
+        elif len(third) == 4:
+            day, month, year = int(first), int(second), int(third)
+        else:
+            return None, None, False
+        quirk = DATE_LAYOUT
+    try:
+        return date(year, month, day), quirk, True
+    except ValueError:
+        return None, quirk, True
 
 
 class LineReader:
@@ -199,6 +296,42 @@ def split_lines(stream: IO[bytes]) -> Iterator[bytes]:
     return iter(LineReader(stream))
 
 
+class _Runs:
+    """Every run of contiguous lines of an entry, one row each, in a temporary SQLite file:
+    the whole-file grouping by entry without holding the file's entries in memory."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="fec-entries-")
+        self.db = sqlite3.connect(Path(self._folder.name) / "runs.db", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-4096")
+        self.db.execute("PRAGMA temp_store=FILE")
+        self.db.execute(
+            "CREATE TABLE runs (journal TEXT, num TEXT, day INTEGER, debit INTEGER, credit INTEGER,"
+            " line INTEGER, backwards INTEGER)"
+        )
+        self.pending: list[tuple[str, str, int, int, int, int, int]] = []
+        self.count = 0
+
+    def add(self, row: tuple[str, str, int, int, int, int, int]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= SPILL_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", self.pending)
+            self.db.execute("COMMIT")
+            self.count += len(self.pending)
+            self.pending = []
+
+    def close(self) -> None:
+        self.db.close()
+        self._folder.cleanup()
+
+
 class FecValidator:
     def __init__(
         self,
@@ -206,27 +339,27 @@ class FecValidator:
         *,
         sink: LineSink | None = None,
         max_listed: int = 1000,
-        max_open_entries: int = 100_000,
+        identity: FileIdentity | None = None,
     ) -> None:
         self.period = period
         self.sink = sink
+        self.identity = identity
         self.report = Report(max_listed=max_listed)
         self.stats = FecStats()
-        self.max_open_entries = max_open_entries
-        self._dates: dict[str, date | None] = {}
-        self._amounts: dict[str, int] = {}
-        self._header_trailing = False
-        self._accounts: set[str] = set()
+        self._dates: dict[str, tuple[date | None, str | None, bool]] = {}
+        self._amounts: dict[str, tuple[int | None, str | None]] = {}
+        self._accounts: dict[str, tuple[str, str | None]] = {}
         self._opening: dict[tuple[str, str], bool] = {}
-        self._open: dict[str, _Entry] = {}
-        self._tracking = True
-        self._last_global: int | None = None
+        self._closing: dict[tuple[str, str], bool] = {}
         self._last_by_journal: dict[str, int] = {}
+        self._last_global: int | None = None
 
     # -- the whole file ------------------------------------------------------------------------
 
     def run(self, stream: IO[bytes]) -> Report:
         report = self.report
+        if self.identity is not None:
+            self._file_name(self.identity)
         reader = LineReader(stream)
         lines = iter(reader)
         header_raw = next(lines, None)
@@ -248,9 +381,59 @@ class FecValidator:
             return report
         if self.stats.line_ending == "cr":
             report.quirk(1, None, "W_CR", "Lines end with CR only (old Mac); read as line ends")
-        self._lines(lines, columns)
+        runs = _Runs()
+        try:
+            self._lines(lines, columns, runs)
+            self._entries(runs)
+        finally:
+            runs.close()
+        stats = self.stats
+        if stats.lines == 0:
+            report.error(2, None, "E_NO_ENTRIES", "The file has a header but no entry")
+        if abs(stats.debit_cents) + abs(stats.credit_cents) > MAX_TOTAL_CENTS:
+            report.error(0, None, "E_TOTAL_RANGE", "The totals exceed what the platform records (10^12 €)")
+        if stats.in_kind_uses_cents != stats.in_kind_contributions_cents:
+            report.warning(
+                0,
+                "CompteNum",
+                "W_IN_KIND_UNBALANCED",
+                f"Contributions in kind: uses (86) {_money(stats.in_kind_uses_cents)} differ from "
+                f"resources (87) {_money(stats.in_kind_contributions_cents)}",
+            )
         report.finish()
         return report
+
+    def _file_name(self, identity: FileIdentity) -> None:
+        """``SIRENFECAAAAMMJJ``: the entity and the closing date (art. A.47 A-1, IX)."""
+        name = (identity.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+        match = _FILE_NAME.match(name)
+        if match is None:
+            self.report.warning(
+                0, None, "W_FILE_NAME", f"The file name {name[:80]!r} is not SIRENFECAAAAMMJJ (art. A.47 A-1)"
+            )
+            return
+        siren, closing_text = match.groups()
+        closing, _, _ = parse_date(closing_text)
+        self.stats.file_name_siren = siren
+        self.stats.file_name_date = closing
+        if not luhn_valid(siren) or closing is None:
+            self.report.warning(0, None, "W_FILE_NAME", f"The file name {name[:80]!r} has no valid SIREN or date")
+            return
+        if identity.siren and siren != identity.siren:
+            self.report.error(
+                0,
+                None,
+                "E_FILE_NAME_SIREN",
+                f"The file name names SIREN {siren}, not this CPTS's SIREN {identity.siren}: another entity's FEC",
+            )
+        if closing != self.period.end:
+            self.report.error(
+                0,
+                None,
+                "E_FILE_NAME_DATE",
+                f"The file name's closing date {closing.isoformat()} is not the end of the fiscal period "
+                f"{self.period.end.isoformat()}",
+            )
 
     def _decode(self, number: int, raw: bytes) -> str:
         try:
@@ -263,12 +446,13 @@ class FecValidator:
             self.report.quirk(
                 number, None, "W_LATIN1", "Text is not UTF-8; read as Latin-1 (ISO-8859-15 / Windows-1252)"
             )
-            self.stats.encoding = "latin-1" if self.stats.encoding == "utf-8" else self.stats.encoding
+            self.stats.encoding = "latin-1"
         return text.replace("\u00a0", " ") if "\u00a0" in text else text
 
     # -- header ----------------------------------------------------------------------------------
 
-    def _header(self, text: str) -> tuple[str, dict[str, int], int] | None:
+    def _header(self, text: str) -> tuple[str, dict[str, int], int, int] | None:
+        """The separator, each column's position, and the field counts a line may have."""
         report = self.report
         if "\t" in text:
             sep, self.stats.separator = "\t", "tab"
@@ -288,23 +472,33 @@ class FecValidator:
                 report.error(1, None, "E_HEADER", "The first line must name the 18 FEC columns, separated by TAB or |")
             return None
         names = [n.strip() for n in text.split(sep)]
+        raw_width = len(names)
         while names and not names[-1]:
             names.pop()
-            self._header_trailing = True
+        if len(names) < raw_width:
             report.quirk(1, None, "W_TRAILING_SEPARATOR", "Lines end with an extra separator; ignored")
         by_lower = {c.lower(): c for c in (*COLUMNS, "Montant", "Sens")}
-        index: dict[str, int] = {}
+        found: dict[str, int] = {}
         for position, name in enumerate(names):
             canonical = by_lower.get(name.lower())
             if canonical is None:
                 report.warning(1, name or f"#{position + 1}", "W_HEADER_EXTRA", f"Unknown column {name!r}; ignored")
                 continue
-            if canonical in index:
+            if canonical in found:
                 report.error(1, canonical, "E_HEADER_DUPLICATE", f"The column {canonical} appears twice")
                 continue
-            index[canonical] = position
-        expected = SENS_COLUMNS if "Sens" in index or "Montant" in index else COLUMNS
+            found[canonical] = position
+        # DGFiP: with a Sens column the amounts are Montant/Sens, otherwise Debit/Credit.
+        expected = SENS_COLUMNS if "Sens" in found else COLUMNS
         self.stats.amount_layout = "montant_sens" if expected is SENS_COLUMNS else "debit_credit"
+        for name in sorted(set(found) - set(expected)):
+            report.warning(
+                1,
+                name,
+                "W_HEADER_UNUSED_AMOUNT",
+                f"The column {name} is not read in a {self.stats.amount_layout.replace('_', '/')} file; ignored",
+            )
+        index = {name: found[name] for name in expected if name in found}
         missing = [c for c in expected if c not in index]
         for name in missing:
             report.error(1, name, "E_HEADER_MISSING", f"The column {name} is missing from the header")
@@ -312,12 +506,12 @@ class FecValidator:
             return None
         if [index[c] for c in expected] != sorted(index[c] for c in expected):
             report.warning(1, None, "W_HEADER_ORDER", "The columns are not in the order of art. A.47 A-1")
-        return sep, index, len(names)
+        return sep, index, raw_width, len(names)
 
     # -- lines -----------------------------------------------------------------------------------
 
-    def _lines(self, lines: Iterator[bytes], columns: tuple[str, dict[str, int], int]) -> None:
-        sep, ix, width = columns
+    def _lines(self, lines: Iterator[bytes], columns: tuple[str, dict[str, int], int, int], runs: _Runs) -> None:
+        sep, ix, width, short_width = columns
         report = self.report
         stats = self.stats
         sens_layout = stats.amount_layout == "montant_sens"
@@ -329,20 +523,37 @@ class FecValidator:
         i_a = ix["Montant"] if sens_layout else ix["Debit"]
         i_b = ix["Sens"] if sens_layout else ix["Credit"]
         a_name, b_name = ("Montant", "Sens") if sens_layout else ("Debit", "Credit")
-        required = [(ix[c], c) for c in REQUIRED_TEXT]
+        required_names = REQUIRED_TEXT
+        required = itemgetter(*(ix[c] for c in REQUIRED_TEXT))
+        # A header ending with a separator: lines may end with it too, or not.
+        widths = {width, short_width}
         period_start, period_end = self.period.start, self.period.end
         dates = self._dates
+        amounts = self._amounts
         accounts = self._accounts
         sink = self.sink
+        crlf = stats.line_ending == "crlf"
+        pad_left, pad_right = sep + " ", " " + sep
         blank_lines: list[int] = []
         number = 1
-        current_num: str | None = None
-        current: _Entry | None = None
+        # The entry being read: its key, first line, date, piece, lettering and sums.
+        run_key: tuple[str, str] | None = None
+        run_line = 0
+        run_date: date | None = None
+        run_piece = run_let = ""
+        line_count = debit_total = credit_total = 0
+        first_date: date | None = None
+        last_date: date | None = None
+        run_piece_date: date | str = ""
+        run_debit = run_credit = 0
+        run_flagged = 0  # bits: 1 dates, 2 pieces, 4 piece dates, 8 letterings
+        run_backwards = 0
+        run_result = run_income = run_closing_journal = run_opening = False
         for raw in lines:
             number += 1
-            if raw.endswith(b"\r"):
+            if crlf and raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if not raw.strip():
+            if not raw or raw.isspace():
                 blank_lines.append(number)
                 continue
             if blank_lines:
@@ -357,78 +568,97 @@ class FecValidator:
                 text = self._decode(number, raw)
             fields = text.split(sep)
             count = len(fields)
+            if count not in widths:
+                report.error(
+                    number,
+                    None,
+                    "E_FIELD_COUNT",
+                    f"{count} fields where the header has {short_width} (a separator inside a text field?)",
+                )
+                continue
             if count != width:
-                if count > width and not "".join(fields[width:]).strip() and self._aligned(fields, i_date, i_a):
-                    report.quirk(number, None, "W_TRAILING_SEPARATOR", "Lines end with an extra separator; ignored")
-                else:
-                    report.error(
-                        number,
-                        None,
-                        "E_FIELD_COUNT",
-                        f"{count} fields where the header has {width} (a separator inside a text field?)",
-                    )
-                    continue
-            fields = [f.strip() for f in fields]
-            stats.lines += 1
-            for position, name in required:
-                if not fields[position]:
-                    report.error(number, name, "E_REQUIRED", f"{name} is mandatory and empty")
+                report.quirk(number, None, "W_TRAILING_SEPARATOR", "Lines end with an extra separator; ignored")
+            if pad_left in text or pad_right in text or text[0] == " " or text[-1] == " ":
+                fields = [f.strip() for f in fields]
+            line_count += 1
+            if "" in required(fields):
+                for position, name in zip(ix_required(ix), required_names, strict=True):
+                    if not fields[position]:
+                        report.error(number, name, "E_REQUIRED", f"{name} is mandatory and empty")
             # Dates
             entry_date_text = fields[i_date]
-            entry_date = self._date(number, "EcritureDate", entry_date_text, required=True)
-            if entry_date is not None:
-                if entry_date < period_start or entry_date > period_end:
-                    report.error(
-                        number,
-                        "EcritureDate",
-                        "E_DATE_OUTSIDE_PERIOD",
-                        f"{entry_date.isoformat()} is outside the fiscal period "
-                        f"{period_start.isoformat()} – {period_end.isoformat()}",
-                    )
-                if stats.first_date is None or entry_date < stats.first_date:
-                    stats.first_date = entry_date
-                if stats.last_date is None or entry_date > stats.last_date:
-                    stats.last_date = entry_date
+            known = dates.get(entry_date_text)
+            if known is None:
+                known = self._parse_date(entry_date_text)
+            entry_date = known[0]
+            if entry_date is None or known[1] is not None:
+                self._date_issue(number, "EcritureDate", entry_date_text, known, required=True)
+            if entry_date is not None and not period_start <= entry_date <= period_end:
+                report.error(
+                    number,
+                    "EcritureDate",
+                    "E_DATE_OUTSIDE_PERIOD",
+                    f"{entry_date.isoformat()} is outside the fiscal period "
+                    f"{period_start.isoformat()} – {period_end.isoformat()}",
+                )
             piece_date_text = fields[i_piece_date]
-            if piece_date_text not in dates or dates[piece_date_text] is None:
-                self._date(number, "PieceDate", piece_date_text, required=True)
+            known = dates.get(piece_date_text)
+            if known is None:
+                known = self._parse_date(piece_date_text)
+            piece_date = known[0] or piece_date_text
+            if known[0] is None or known[1] is not None:
+                self._date_issue(number, "PieceDate", piece_date_text, known, required=True)
             valid_text = fields[i_valid]
-            valid = dates.get(valid_text) if valid_text in dates else None
-            if valid is None:
-                valid = self._date(number, "ValidDate", valid_text, required=True)
+            known = dates.get(valid_text)
+            if known is None:
+                known = self._parse_date(valid_text)
+            valid = known[0]
+            if valid is None or known[1] is not None:
+                self._date_issue(number, "ValidDate", valid_text, known, required=True)
             if valid is not None and entry_date is not None and valid < entry_date:
                 report.quirk(number, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
             lettering, lettering_date = fields[i_let], fields[i_date_let]
-            if lettering_date and lettering_date.strip("0"):
-                self._date(number, "DateLet", lettering_date, required=False)
-            if bool(lettering) != bool(lettering_date and lettering_date.strip("0")):
+            if lettering_date:
+                has_date_let = bool(lettering_date.strip("0"))
+                if has_date_let:
+                    known = dates.get(lettering_date)
+                    if known is None:
+                        known = self._parse_date(lettering_date)
+                    if known[0] is None or known[1] is not None:
+                        self._date_issue(number, "DateLet", lettering_date, known, required=False)
+            else:
+                has_date_let = False
+            if bool(lettering) != has_date_let:
                 report.quirk(number, "DateLet", "W_LETTERING_PAIR", "EcritureLet and DateLet go together")
             # Account
-            account = fields[i_account]
-            if account and account not in accounts:
-                if _ACCOUNT.match(account):
-                    accounts.add(account)
-                else:
-                    report.error(
-                        number,
-                        "CompteNum",
-                        "E_ACCOUNT_FORMAT",
-                        f"{account[:40]!r}: an account number starts with three digits, of a class 1 to 8",
-                    )
-                    account = ""
+            account_text = fields[i_account]
+            known_account = accounts.get(account_text)
+            if known_account is None:
+                known_account = self._account(account_text)
+            account, account_quirk = known_account
+            if account_quirk is not None:
+                self._account_issue(number, account_text, account_quirk)
             aux, aux_label = fields[i_aux], fields[i_aux_lib]
             if bool(aux) != bool(aux_label):
                 report.quirk(number, "CompAuxLib", "W_AUX_PAIR", "CompAuxNum and CompAuxLib go together")
             # Currency
             currency_amount, currency = fields[i_cur_amount], fields[i_currency]
-            if currency_amount and parse_cents(currency_amount)[0] is None:
-                report.error(number, "Montantdevise", "E_AMOUNT_FORMAT", f"{currency_amount[:30]!r} is not an amount")
-            if bool(currency) != bool(currency_amount and currency_amount.strip("0,.+-")):
-                report.quirk(number, "Idevise", "W_CURRENCY_PAIR", "Montantdevise and Idevise go together")
+            if currency_amount or currency:
+                self._currency(number, currency_amount, currency)
             # Amounts
             debit = credit = 0
             amounts_ok = True
-            first = self._amount(number, a_name, fields[i_a])
+            text_a = fields[i_a]
+            plain = text_a.replace(",", "", 1)
+            if len(text_a) > 3 and text_a[-3] == "," and plain.isdigit():
+                first: int | None = int(plain)  # the common case, "1234,56", without a call
+            else:
+                parsed = amounts.get(text_a)
+                if parsed is None:
+                    parsed = self._parse_amount(text_a)
+                first = parsed[0]
+                if first is None or parsed[1] is not None:
+                    self._amount_issue(number, a_name, text_a, parsed)
             if sens_layout:
                 direction = SENS_CODES.get(fields[i_b].upper())
                 if direction is None:
@@ -440,7 +670,17 @@ class FecValidator:
                     else:
                         credit = first
             else:
-                second = self._amount(number, b_name, fields[i_b])
+                text_b = fields[i_b]
+                plain = text_b.replace(",", "", 1)
+                if len(text_b) > 3 and text_b[-3] == "," and plain.isdigit():
+                    second: int | None = int(plain)
+                else:
+                    parsed = amounts.get(text_b)
+                    if parsed is None:
+                        parsed = self._parse_amount(text_b)
+                    second = parsed[0]
+                    if second is None or parsed[1] is not None:
+                        self._amount_issue(number, b_name, text_b, parsed)
                 debit, credit = first or 0, second or 0
                 amounts_ok = second is not None
             if debit and credit:
@@ -449,159 +689,266 @@ class FecValidator:
                 report.quirk(number, None, "W_ZERO_AMOUNT", "A line with a zero amount")
             if debit < 0 or credit < 0:
                 report.quirk(number, None, "W_NEGATIVE_AMOUNT", "A negative amount")
-            stats.debit_cents += debit
-            stats.credit_cents += credit
-            # Entries
+            debit_total += debit
+            credit_total += credit
+            # Entries: a run of contiguous lines of one JournalCode + EcritureNum.
             num = fields[i_num]
             journal = fields[i_journal]
-            if num and self._tracking:
-                if num != current_num:
-                    if current is not None and current_num is not None:
-                        self._leave(current_num, current)
-                    current = self._open.get(num)
-                    if current is None:
-                        current = _Entry(number, journal, entry_date_text, fields[i_piece])
-                        self._open[num] = current
-                        self._new_entry(number, num, journal)
-                        if len(self._open) > self.max_open_entries:
-                            report.error(
-                                number,
-                                "EcritureNum",
-                                "E_TOO_MANY_OPEN_ENTRIES",
-                                f"More than {self.max_open_entries} unbalanced entries are open at once: "
-                                "sort the file by EcritureNum",
-                            )
-                            self._tracking = False
-                            self._open.clear()
-                            current = None
-                    else:
-                        report.quirk(
-                            number, "EcritureNum", "W_NON_CONTIGUOUS_ENTRY", "The lines of an entry are not contiguous"
-                        )
-                    current_num = num if self._tracking else None
-                if current is not None:
-                    if journal != current.journal and "journal" not in current.flagged:
-                        current.flagged.add("journal")
-                        report.error(
-                            number, "JournalCode", "E_ENTRY_JOURNALS", f"Entry {num[:40]} spans several journals"
-                        )
-                    if entry_date_text != current.date and "date" not in current.flagged:
-                        current.flagged.add("date")
-                        report.error(
-                            number, "EcritureDate", "E_ENTRY_DATES", f"Entry {num[:40]} has several posting dates"
-                        )
-                    if fields[i_piece] != current.piece and "piece" not in current.flagged:
-                        current.flagged.add("piece")
-                        report.quirk(number, "PieceRef", "W_ENTRY_PIECES", "An entry has several PieceRef")
-                    current.debit += debit
-                    current.credit += credit
-            if sink is not None and account:
-                sink.add(
-                    number,
-                    journal,
-                    account,
-                    fields[i_account_lib],
-                    aux_label,
-                    fields[i_label],
-                    debit,
-                    credit,
-                    self._is_opening(journal, fields[i_journal_lib]),
-                )
+            key = (journal, num)
+            if key != run_key:
+                if run_key is not None:
+                    self._end_run(
+                        runs,
+                        (run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards),
+                        run_income and (run_result or run_closing_journal),
+                    )
+                run_key = key
+                run_line = number
+                run_date, run_piece, run_piece_date, run_let = entry_date, fields[i_piece], piece_date, lettering
+                if entry_date is not None:
+                    if first_date is None or entry_date < first_date:
+                        first_date = entry_date
+                    if last_date is None or entry_date > last_date:
+                        last_date = entry_date
+                run_debit = run_credit = run_flagged = 0
+                run_backwards = self._numbering(number, num, journal)
+                run_result = run_income = False
+                journal_label = fields[i_journal_lib]
+                run_closing_journal = self._is_closing(journal, journal_label)
+                run_opening = self._is_opening(journal, journal_label)
+            else:
+                if entry_date != run_date and not run_flagged & 1:
+                    run_flagged |= 1
+                    report.error(number, "EcritureDate", "E_ENTRY_DATES", f"Entry {num[:40]} has several posting dates")
+                if fields[i_piece] != run_piece and not run_flagged & 2:
+                    run_flagged |= 2
+                    report.quirk(number, "PieceRef", "W_ENTRY_PIECES", "An entry has several PieceRef")
+                if piece_date != run_piece_date and not run_flagged & 4:
+                    run_flagged |= 4
+                    report.quirk(number, "PieceDate", "W_ENTRY_PIECE_DATES", "An entry has several PieceDate")
+                if lettering and lettering != run_let:
+                    if not run_let:
+                        run_let = lettering
+                    elif not run_flagged & 8:
+                        run_flagged |= 8
+                        report.quirk(number, "EcritureLet", "W_ENTRY_LETTERINGS", "An entry has several EcritureLet")
+            run_debit += debit
+            run_credit += credit
+            if not account:
+                continue
+            klass = account[0]
+            if klass in "67":
+                run_income = True
+            elif klass == "1" and account[1] == "2":
+                run_result = True
+            elif klass == "8":
+                if account[1] == "6":
+                    stats.in_kind_uses_cents += debit - credit
+                elif account[1] == "7":
+                    stats.in_kind_contributions_cents += credit - debit
+            elif klass == "9":
+                continue  # analytical: outside the general accounts and the summary
+            if sink is not None:
+                sink.add(number, account, fields[i_account_lib], aux_label, fields[i_label], debit, credit, run_opening)
         if blank_lines:
             report.quirk(blank_lines[0], None, "W_TRAILING_EMPTY_LINES", "Empty lines at the end of the file")
-        if current is not None and current_num is not None:
-            self._leave(current_num, current)
-        for num, entry in sorted(self._open.items(), key=lambda item: item[1].first_line):
-            report.error(
-                entry.first_line,
-                "EcritureNum",
-                "E_UNBALANCED_ENTRY",
-                f"Entry {num[:40]} is not balanced: debit {_money(entry.debit)}, credit {_money(entry.credit)}",
+        stats.lines, stats.debit_cents, stats.credit_cents = line_count, debit_total, credit_total
+        stats.first_date, stats.last_date = first_date, last_date
+        if run_key is not None:
+            self._end_run(
+                runs,
+                (run_key[0], run_key[1], run_date, run_debit, run_credit, run_line, run_backwards),
+                run_income and (run_result or run_closing_journal),
             )
-        self._open.clear()
-        if stats.lines == 0:
-            report.error(2, None, "E_NO_ENTRIES", "The file has a header but no entry")
-        if abs(stats.debit_cents) + abs(stats.credit_cents) > MAX_TOTAL_CENTS:
-            report.error(0, None, "E_TOTAL_RANGE", "The totals exceed what the platform records (10^12 €)")
+        runs.flush()
 
-    def _aligned(self, fields: list[str], i_date: int, i_amount: int) -> bool:
-        """A line with extra empty fields at its end: a trailing separator, unless the header
-        had none and the fields do not fall in place (a separator inside a text field)."""
-        if self._header_trailing:
-            return True
-        date_text, amount = fields[i_date].strip(), fields[i_amount].strip()
-        return len(date_text) == 8 and date_text.isdigit() and (not amount or parse_cents(amount)[0] is not None)
+    def _end_run(self, runs: _Runs, run: tuple[str, str, date | None, int, int, int, int], closing: bool) -> None:
+        """A run of contiguous lines of one entry ends: one row to the spill file; a closing
+        entry is reported; the summary is told (it sets a closing entry's class 6/7 apart)."""
+        journal, num, day, debit, credit, line, backwards = run
+        runs.add((journal, num, day.toordinal() if day is not None else 0, debit, credit, line, backwards))
+        if closing:
+            self._closing_entry(line)
+        if self.sink is not None:
+            self.sink.end_entry(line, closing)
 
-    def _leave(self, num: str, entry: _Entry) -> None:
-        if entry.debit == entry.credit:
-            del self._open[num]
-
-    def _new_entry(self, line: int, num: str, journal: str) -> None:
-        self.stats.entries += 1
-        match = _TRAILING_NUMBER.search(num)
-        if match is None:
+    def _entries(self, runs: _Runs) -> None:
+        """Whole-file checks of the entries, in SQL over the runs written to disk."""
+        report = self.report
+        db = runs.db
+        if not runs.count:
             return
-        value = int(match.group(1))
+        db.execute("CREATE INDEX runs_key ON runs (journal, num)")
+        extra_runs = 0
+        split: set[tuple[str, str]] = set()
+        query = (
+            "SELECT journal, num, count(*), sum(debit), sum(credit), min(line), min(day), max(day)"
+            " FROM runs GROUP BY journal, num HAVING count(*) > 1 OR sum(debit) != sum(credit)"
+        )
+        for journal, num, pieces, debit, credit, line, low, high in db.execute(query):
+            name = f"{journal[:20]} {num[:40]}"
+            if pieces > 1:
+                extra_runs += pieces - 1
+                if len(split) < 100_000:
+                    split.add((journal, num))
+                report.quirk(line, "EcritureNum", "W_NON_CONTIGUOUS_ENTRY", "The lines of an entry are not contiguous")
+                if low != high:
+                    later = db.execute(
+                        "SELECT min(line) FROM runs WHERE journal = ? AND num = ? AND day != ?", (journal, num, low)
+                    ).fetchone()[0]
+                    report.error(
+                        later or line,
+                        "EcritureDate",
+                        "E_ENTRY_DATES",
+                        f"Entry {name} has several posting dates ({_day(low)}, {_day(high)}) across the file",
+                    )
+            if debit != credit:
+                report.error(
+                    line,
+                    "EcritureNum",
+                    "E_UNBALANCED_ENTRY",
+                    f"Entry {name} is not balanced once all its lines are summed: debit {_money(debit)}, "
+                    f"credit {_money(credit)}",
+                )
+        self.stats.entries = runs.count - extra_runs
+        reused = (
+            "SELECT num, min(line) FROM runs WHERE num != '' GROUP BY num HAVING count(DISTINCT journal) > 1"
+            " ORDER BY min(line)"
+        )
+        for num, line in db.execute(reused):
+            report.quirk(
+                line,
+                "EcritureNum",
+                "W_NUMBER_IN_SEVERAL_JOURNALS",
+                f"Entry number {num[:40]} is used in several journals (numbered per journal?)",
+            )
+        for journal, num, line in db.execute("SELECT journal, num, line FROM runs WHERE backwards = 1"):
+            if (journal, num) not in split:
+                report.quirk(line, "EcritureNum", "W_NUMBERING_ORDER", "Entry numbers go backwards within a journal")
+
+    def _numbering(self, line: int, num: str, journal: str) -> int:
+        """Checks a new run's number against its journal's sequence; 1 if it goes backwards (a
+        disorder, unless the run continues an entry seen before: decided at the end)."""
+        if num.isdigit():
+            value = int(num)
+        else:
+            match = _TRAILING_NUMBER.search(num)
+            if match is None:
+                return 0
+            value = int(match.group(1))
         last_global = self._last_global
         last_journal = self._last_by_journal.get(journal)
+        backwards = 0
         if last_global is not None and value != last_global + 1 and (last_journal is None or value != last_journal + 1):
             if last_journal is not None and value <= last_journal:
-                self.report.quirk(
-                    line, "EcritureNum", "W_NUMBERING_ORDER", "Entry numbers go backwards within a journal"
-                )
+                backwards = 1
             elif last_journal is not None:
                 self.report.quirk(line, "EcritureNum", "W_NUMBERING_GAP", "A gap in the entry numbering")
         self._last_global = value
+        if backwards:
+            return 1
+        if len(self._last_by_journal) >= CACHE_LIMIT and journal not in self._last_by_journal:
+            self._last_by_journal.clear()
         self._last_by_journal[journal] = value
+        return 0
 
-    def _date(self, line: int, column: str, text: str, *, required: bool) -> date | None:
-        if text in self._dates:
-            parsed = self._dates[text]
-            if parsed is None:
-                self._date_problem(line, column, text)
-            return parsed
+    def _closing_entry(self, line: int) -> None:
+        self.stats.closing_entries += 1
+        self.report.quirk(
+            line,
+            "CompteNum",
+            "W_CLOSING_ENTRIES",
+            "Closing entries move the class 6/7 balances into 120/129 (a FEC holds none); "
+            "the income summary is computed before them",
+        )
+
+    # -- fields ----------------------------------------------------------------------------------
+
+    def _parse_date(self, text: str) -> tuple[date | None, str | None, bool]:
+        parsed = parse_date(text) if text else (None, None, True)
+        if len(self._dates) >= CACHE_LIMIT:
+            self._dates.clear()
+        self._dates[text] = parsed
+        return parsed
+
+    def _date_issue(
+        self, line: int, column: str, text: str, parsed: tuple[date | None, str | None, bool], *, required: bool
+    ) -> None:
+        value, quirk, well_formed = parsed
         if not text:
             if required:
                 self.report.error(line, column, "E_REQUIRED", f"{column} is mandatory and empty")
-            return None
-        parsed = None
-        if len(text) == 8 and text.isdigit():
-            try:
-                parsed = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-            except ValueError:
-                parsed = None
-        self._dates[text] = parsed
-        if parsed is None:
-            self._date_problem(line, column, text)
+        elif not well_formed:
+            self.report.error(line, column, "E_DATE_FORMAT", f"{text[:20]!r} is not a date AAAAMMJJ")
+        elif value is None:
+            self.report.error(line, column, "E_DATE_INVALID", f"{text[:20]} is not a calendar date")
+        elif quirk is not None:
+            self.report.quirk(
+                line, column, quirk, f"A date written {text[:20]!r}: the format is AAAAMMJJ; read as {value}"
+            )
+
+    def _parse_amount(self, text: str) -> tuple[int | None, str | None]:
+        parsed = parse_amount(text) if text else (0, "W_EMPTY_AMOUNT")
+        if len(self._amounts) >= CACHE_LIMIT:
+            self._amounts.clear()
+        self._amounts[text] = parsed
         return parsed
 
-    def _date_problem(self, line: int, column: str, text: str) -> None:
-        if len(text) == 8 and text.isdigit():
-            self.report.error(line, column, "E_DATE_INVALID", f"{text} is not a calendar date")
-        else:
-            self.report.error(line, column, "E_DATE_FORMAT", f"{text[:20]!r} is not a date AAAAMMJJ")
-
-    def _amount(self, line: int, column: str, text: str) -> int | None:
-        known = self._amounts.get(text)
-        if known is not None:
-            return known
-        if not text:
-            self.report.quirk(line, column, "W_EMPTY_AMOUNT", "An empty amount, read as 0")
-            return 0
-        cents, point = parse_cents(text)
+    def _amount_issue(self, line: int, column: str, text: str, parsed: tuple[int | None, str | None]) -> None:
+        cents, quirk = parsed
         if cents is None:
             self.report.error(
                 line,
                 column,
                 "E_AMOUNT_FORMAT",
-                f"{text[:30]!r} is not an amount (decimal comma, no thousands separator, at most two decimals)",
+                f"{text[:30]!r} is not an amount exact to the cent (decimal comma, no thousands separator)",
             )
-            return None
-        if point:
-            self.report.quirk(line, column, "W_DECIMAL_POINT", "A decimal point where the format wants a comma")
-        elif len(self._amounts) < 10_000:
-            self._amounts[text] = cents  # frequent amounts ("0,00") parse once
-        return cents
+        elif quirk == "W_EMPTY_AMOUNT":
+            self.report.quirk(line, column, quirk, "An empty amount, read as 0")
+        elif quirk == DECIMAL_POINT:
+            self.report.quirk(line, column, quirk, "A decimal point where the format wants a comma")
+        elif quirk == AMOUNT_PRECISION:
+            self.report.quirk(line, column, quirk, "More than two decimals (zeros): read to the cent")
+        elif quirk is not None:
+            self.report.quirk(line, column, quirk, "An amount in exponent notation: read to the cent")
+
+    def _account(self, text: str) -> tuple[str, str | None]:
+        """The account number as the summary reads it, and a quirk or error code."""
+        found: tuple[str, str | None]
+        if _ACCOUNT.match(text):
+            found = (text, "W_ANALYTICAL_ACCOUNT" if text[0] == "9" else None)
+        else:
+            joined = _ACCOUNT_SEPARATORS.sub("", text)
+            if text and _ACCOUNT.match(joined):
+                found = (joined, "W_ANALYTICAL_ACCOUNT" if joined[0] == "9" else "W_ACCOUNT_SEPARATORS")
+            else:
+                found = ("", "E_ACCOUNT_FORMAT" if text else None)
+        if len(self._accounts) >= CACHE_LIMIT:
+            self._accounts.clear()
+        self._accounts[text] = found
+        return found
+
+    def _account_issue(self, line: int, text: str, code: str) -> None:
+        if code == "E_ACCOUNT_FORMAT":
+            self.report.error(
+                line, "CompteNum", code, f"{text[:40]!r}: an account number starts with three digits (PCG)"
+            )
+        elif code == "W_ANALYTICAL_ACCOUNT":
+            self.report.quirk(
+                line, "CompteNum", code, "Class 9 (analytical) accounts: accepted, left out of the summary"
+            )
+        else:
+            self.report.quirk(
+                line, "CompteNum", code, f"An account number written {text[:40]!r}: read without its separators"
+            )
+
+    def _currency(self, line: int, amount: str, currency: str) -> None:
+        if amount:
+            cents, _ = parse_amount(amount)
+            if cents is None:
+                self.report.error(line, "Montantdevise", "E_AMOUNT_FORMAT", f"{amount[:30]!r} is not an amount")
+        if bool(currency) != bool(amount and amount.strip("0,.+-")):
+            self.report.quirk(line, "Idevise", "W_CURRENCY_PAIR", "Montantdevise and Idevise go together")
 
     def _is_opening(self, journal: str, journal_label: str) -> bool:
         key = (journal, journal_label)
@@ -609,10 +956,43 @@ class FecValidator:
         if known is None:
             label = fold(journal_label)
             known = journal.upper() in OPENING_JOURNALS or any(w in label for w in OPENING_WORDS)
+            if len(self._opening) >= CACHE_LIMIT:
+                self._opening.clear()
             self._opening[key] = known
         return known
 
+    def _is_closing(self, journal: str, journal_label: str) -> bool:
+        key = (journal, journal_label)
+        known = self._closing.get(key)
+        if known is None:
+            known = is_closing_journal(journal, journal_label)
+            if len(self._closing) >= CACHE_LIMIT:
+                self._closing.clear()
+            self._closing[key] = known
+        return known
 
-def validate_fec(stream: IO[bytes], period: Period, *, sink: LineSink | None = None, max_listed: int = 1000) -> Report:
+
+def names_a_fec(filename: str) -> bool:
+    """Whether a file name follows ``SIRENFECAAAAMMJJ`` (an extension or two allowed)."""
+    return _FILE_NAME.match(filename.replace("\\", "/").rsplit("/", 1)[-1].strip()) is not None
+
+
+def is_closing_journal(journal: str, journal_label: str) -> bool:
+    """A journal of closing entries (clôture), by its code or a word of its label."""
+    return journal.upper() in CLOSING_JOURNALS or any(w in fold(journal_label) for w in CLOSING_WORDS)
+
+
+def ix_required(ix: dict[str, int]) -> list[int]:
+    return [ix[c] for c in REQUIRED_TEXT]
+
+
+def validate_fec(
+    stream: IO[bytes],
+    period: Period,
+    *,
+    sink: LineSink | None = None,
+    max_listed: int = 1000,
+    identity: FileIdentity | None = None,
+) -> Report:
     """Validate a FEC read from a binary stream; returns the report (see :class:`Report`)."""
-    return FecValidator(period, sink=sink, max_listed=max_listed).run(stream)
+    return FecValidator(period, sink=sink, max_listed=max_listed, identity=identity).run(stream)

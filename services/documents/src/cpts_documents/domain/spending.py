@@ -9,7 +9,8 @@ Template (``data/spending_template.csv``): a header line, then one line per spen
 - separator ``;`` (French spreadsheets), ``,`` or TAB, detected from the header; quotes as in
   CSV; UTF-8 (a byte order mark is fine) or Latin-1;
 - ``mission`` (required): ``access_to_care``, ``care_pathways``, ``prevention``,
-  ``crisis_response``, ``quality_relevance``, ``professional_support``, ``functioning`` (French
+  ``crisis_response``, ``quality_relevance``, ``professional_support``, ``functioning``,
+  ``outside_missions`` (the kit's :class:`cpts_kit.missions.Mission`; French
   names such as ``accès aux soins`` or ``fonctionnement`` are accepted too);
 - ``nature`` (optional): ``staff``, ``fees``, ``purchases``, ``rent``, ``travel``, ``events``,
   ``communication``, ``it``, ``training``, ``other`` (default ``other``);
@@ -30,7 +31,7 @@ from typing import IO, Any
 from cpts_documents.domain.fec import parse_cents, split_lines
 from cpts_documents.domain.report import Report
 from cpts_documents.domain.text import fold
-from cpts_documents.domain.types import Mission
+from cpts_kit.missions import Mission
 
 COLUMNS = ("mission", "nature", "label", "amount", "document_ref")
 REQUIRED_COLUMNS = ("mission", "label", "amount")
@@ -51,6 +52,8 @@ MISSION_ALIASES: dict[str, Mission] = {
     "accompagnement professionnels": Mission.PROFESSIONAL_SUPPORT,
     "attractivite": Mission.PROFESSIONAL_SUPPORT,
     "fonctionnement": Mission.FUNCTIONING,
+    "hors missions": Mission.OUTSIDE_MISSIONS,
+    "hors mission": Mission.OUTSIDE_MISSIONS,
 }
 
 

@@ -1,4 +1,4 @@
-"""The kinds of documents a CPTS transmits, and the missions of the ACI."""
+"""The kinds of documents a CPTS transmits (the missions are the kit's: ``cpts_kit.missions``)."""
 
 from __future__ import annotations
 
@@ -34,26 +34,3 @@ class Verdict(StrEnum):
     ACCEPTED = "accepted"
     ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
     REJECTED = "rejected"
-
-
-class Mission(StrEnum):
-    """The conventional missions of the ACI CPTS, plus the functioning credits."""
-
-    ACCESS_TO_CARE = "access_to_care"
-    CARE_PATHWAYS = "care_pathways"
-    PREVENTION = "prevention"
-    CRISIS_RESPONSE = "crisis_response"
-    QUALITY_RELEVANCE = "quality_relevance"
-    PROFESSIONAL_SUPPORT = "professional_support"
-    FUNCTIONING = "functioning"
-
-
-MISSION_LABELS_FR: dict[Mission, str] = {
-    Mission.ACCESS_TO_CARE: "Accès aux soins",
-    Mission.CARE_PATHWAYS: "Parcours pluriprofessionnels",
-    Mission.PREVENTION: "Prévention",
-    Mission.CRISIS_RESPONSE: "Réponse aux crises sanitaires",
-    Mission.QUALITY_RELEVANCE: "Qualité et pertinence",
-    Mission.PROFESSIONAL_SUPPORT: "Accompagnement des professionnels",
-    Mission.FUNCTIONING: "Fonctionnement",
-}

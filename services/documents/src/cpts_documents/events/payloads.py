@@ -4,13 +4,15 @@ the API. Each carries the CPTS id, region and département so that consumers can
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cpts_documents.domain.completeness import ItemStatus
-from cpts_documents.domain.types import DocumentType, Mission, Verdict
+from cpts_documents.domain.types import DocumentType, Verdict
 from cpts_kit.events import EventPayload
+from cpts_kit.missions import Mission
 from cpts_kit.money import Money
 
 
@@ -26,13 +28,22 @@ class Issue(BaseModel):
 class FlaggedEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    line: int
-    account: str
-    label: str
-    amount: Money
+    line: int = Field(description="The line of the FEC (1 is the header)")
+    account: str = Field(description="CompteNum, without separators")
+    label: str = Field(description="EcritureLib (CompteLib when empty)")
+    amount: Money = Field(description="On the account's natural side (expense debit, revenue credit)")
     reason: str = Field(description="The first reason (see `reasons`)")
     reasons: list[str]
     keywords: list[str] = Field(description="The words of the labels that raised the flag")
+
+
+class ClosingEntries(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(description="Entries moving class 6/7 balances into 120/129 (a FEC should hold none)")
+    first_line: int | None
+    revenue_set_apart: Money = Field(description="Class 7 amounts of those entries, left out of the revenue")
+    expenses_set_apart: Money = Field(description="Class 6 amounts of those entries, left out of the expenses")
 
 
 class Reserves(BaseModel):
@@ -62,19 +73,31 @@ class FixedAssetPurchases(BaseModel):
 class AccountsSummary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    revenue_total: Money
-    expense_total: Money
+    chart: str = Field("anc_2018", description="The numbering read: anc_2018, or anc_2025 (fiscal years from 2025)")
+    revenue_total: Money = Field(description="Class 7, before closing entries")
+    expense_total: Money = Field(description="Class 6, before closing entries")
     result: Money
     revenue_by_category: dict[str, Money]
     revenue_by_group: dict[str, Money]
     expense_by_category: dict[str, Money]
     balance_sheet: dict[str, Money] = Field(description="Closing balances of classes 1-5 by category")
     reserves: Reserves
+    period_months: str = Field("12", description="The fiscal period's length in months (for months of expenses)")
     fixed_asset_purchases: FixedAssetPurchases
     in_kind: dict[str, Money] = Field(description="Contributions volontaires en nature (86/87)")
-    flagged_entries: list[FlaggedEntry]
+    in_kind_balanced: bool = Field(True, description="86 (uses) equals 87 (contributions)")
+    closing_entries: ClosingEntries = Field(
+        default_factory=lambda: ClosingEntries(
+            count=0, first_line=None, revenue_set_apart=Decimal("0.00"), expenses_set_apart=Decimal("0.00")
+        )
+    )
+    flagged_entries: list[FlaggedEntry] = Field(description="The largest flagged lines, largest first")
     flagged_count: int = Field(description="Every flagged line, listed or not")
-    flags_by_reason: dict[str, int]
+    flagged_listed: int = Field(0, description="How many are listed in flagged_entries")
+    flags_by_reason: dict[str, int] = Field(description="Every flagged line by reason (complete)")
+    flag_amounts_by_reason: dict[str, Money] = Field(
+        default_factory=dict, description="The amounts of every flagged line by reason (complete)"
+    )
 
 
 class SpendingByMission(BaseModel):
