@@ -144,7 +144,7 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
         json={"cpts_id": AJACCIO, "fiscal_year": 2023, "sources": [{"category": "own_resources", "amount": "1.10"}]},
     )
     await live.call("PUT", f"/v1/cpts/{AJACCIO}/achievements/2023", json={"rates": {"prevention": "0.5"}})
-    await live.call("PUT", "/v1/parameters/policy/2023", json={"fungibility_share": "0.1"})
+    await live.call("PUT", "/v1/parameters/policy/2023", json={"fungibility_share": "0.1", "reason": "P3"})
     ask = {
         "cpts_id": AJACCIO,
         "year": 2023,
@@ -155,8 +155,14 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
     await live.call("POST", "/v1/reallocations", json=ask)
     await live.call("POST", "/v1/flows", json=live.flow(amount=12.5))  # refused: publishes nothing
 
-    messages = await read_topic(broker.bootstrap, FUNDING_TOPIC, expect=8)
-    events = cloudevents(messages)
+    messages = await read_topic(broker.bootstrap, FUNDING_TOPIC, expect=9)
+    everything = cloudevents(messages)
+    # The levers are not a CPTS's: their event is keyed by the year (another partition, maybe).
+    (policy,) = [e for e in everything if e["type"] == "fr.cpts.funding.policy.versioned.v1"]
+    assert policy["subject"] == "policy-2023" and policy["data"]["author"] and policy["data"]["reason"] == "P3"
+    assert policy["data"]["version"] == 1 and policy["data"]["levers"]["fungibility_share"] == "0.1000"
+    jsonschema.validate(policy["data"], json.loads((CONTRACTS / f"{policy['type']}.json").read_text()))
+    events = [e for e in everything if e is not policy]
     assert [e["type"] for e in events] == [
         "fr.cpts.funding.payment.recorded.v1",
         "fr.cpts.funding.allocation.notified.v1",
@@ -175,5 +181,5 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
     assert [e["data"].get("amount") for e in events[:4]] == ["0.30", "17000.00", "0.10", "-0.30"]
     assert events[3]["data"]["reverses"] == flow["id"]
     assert events[6]["data"]["accepted"] is True and events[6]["data"]["amount"] == "5.00"
-    assert events[7]["data"]["theoretical"] == "218000.00"
-    assert {m.key for m in messages} == {AJACCIO.encode()}
+    assert events[7]["data"]["theoretical"] == "203000.00"
+    assert {m.key for m in messages} == {AJACCIO.encode(), b"policy-2023"}

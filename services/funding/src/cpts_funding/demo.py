@@ -43,13 +43,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding import views
 from cpts_funding.domain.amounts import ZERO, scaled, split_by_weights
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, aci_days, contract_anniversary, status_at
 from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
-from cpts_funding.domain.missions import CONVENTIONAL, Mission, Part
+from cpts_funding.domain.missions import Part
+from cpts_funding.events import build
 from cpts_funding.refdata import territories
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.inputs import load_inputs
@@ -64,6 +64,7 @@ from cpts_funding.storage.models import (
 )
 from cpts_kit.db import Database
 from cpts_kit.identifiers import with_luhn_key
+from cpts_kit.missions import CONVENTIONAL, Mission
 from cpts_kit.outbox import enqueue
 from cpts_kit.settings import ServiceSettings
 
@@ -243,7 +244,7 @@ class Generator:
         await self.session.flush()
         by_id = {c.cpts_id: c for c in self.cpts}
         for flow in sorted(pending, key=lambda f: f.seq):
-            enqueue(self.session, self.settings, flow.cpts_id, views.flow_event(flow, by_id[flow.cpts_id]))
+            enqueue(self.session, self.settings, flow.cpts_id, build.flow_event(flow, by_id[flow.cpts_id]))
 
     def _signed_on(self, cpts: RegistryCpts, on: date) -> date:
         """``on`` if the CPTS was aci_signed then, else the signature date (demo dates)."""
@@ -295,7 +296,7 @@ class Generator:
             envelope = inputs.envelope(cpts, year)
             assert envelope is not None and envelope.eligible
             envelopes.append((cpts, envelope))
-            enqueue(self.session, self.settings, cpts.cpts_id, views.envelope_event(envelope, cpts))
+            enqueue(self.session, self.settings, cpts.cpts_id, build.envelope_event(envelope, cpts))
         lines: list[tuple[RegistryCpts, Mission, Part, Decimal, date]] = []
         for cpts, envelope in envelopes:
             assert cpts.aci_signed_on is not None
@@ -559,7 +560,7 @@ class Generator:
             self.session.add(declaration)
             await self.session.flush()
             enqueue(
-                self.session, self.settings, cpts.cpts_id, views.declaration_event(declaration, by_id[cpts.cpts_id])
+                self.session, self.settings, cpts.cpts_id, build.declaration_event(declaration, by_id[cpts.cpts_id])
             )
             declared += 1
         self.declarations = declared

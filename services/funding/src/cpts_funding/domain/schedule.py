@@ -23,7 +23,8 @@ from enum import StrEnum
 from cpts_funding.domain.amounts import split_share
 from cpts_funding.domain.eligibility import contract_anniversary
 from cpts_funding.domain.envelope import Envelope
-from cpts_funding.domain.missions import Mission, Part
+from cpts_funding.domain.missions import Part
+from cpts_kit.missions import Mission
 
 
 class Instalment(StrEnum):
