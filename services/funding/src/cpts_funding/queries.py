@@ -236,7 +236,8 @@ class Schedule:
 
 
 async def schedule_of(session: AsyncSession, envelope: Envelope, cpts: RegistryCpts, as_of: date) -> Schedule:
-    dues = payment_schedule(envelope, cpts.aci_signed_on)
+    starts = {Mission(r.mission): r.starts_on for r in await contract_of(session, cpts.cpts_id)}
+    dues = payment_schedule(envelope, cpts.aci_signed_on, starts)
     paid = sum((await aci_paid_by_mission(session, cpts.cpts_id, envelope.year)).values(), Decimal("0.00"))
     due = due_by(dues, as_of)
     return Schedule(
