@@ -40,21 +40,27 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding.domain.amounts import ZERO, scaled, split_by_weights
+from cpts_funding import steering
+from cpts_funding.aggregates import Scope, Where
+from cpts_funding.domain.amounts import ZERO, scaled
 from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.domain.contract import AVENANT_2, contract_problems, start_deadline
 from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, aci_days, contract_anniversary, status_at
-from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
 from cpts_funding.domain.missions import Part
+from cpts_funding.domain.parameters import in_force_on
+from cpts_funding.domain.schedule import payment_schedule
+from cpts_funding.domain.signatories import PRE_CONTRACT, AciBasis, aci_flow_refusal
 from cpts_funding.events import build
-from cpts_funding.refdata import territories
+from cpts_funding.refdata import builtin_parameters, territories
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.inputs import load_inputs
 from cpts_funding.storage.models import (
     Achievement,
+    ContractMission,
     Declaration,
     DeclaredSource,
     Flow,
@@ -62,9 +68,10 @@ from cpts_funding.storage.models import (
     RegistryCpts,
     RegistryStatus,
 )
+from cpts_kit.auth import Principal, Role
 from cpts_kit.db import Database
 from cpts_kit.identifiers import with_luhn_key
-from cpts_kit.missions import CONVENTIONAL, Mission
+from cpts_kit.missions import Mission
 from cpts_kit.outbox import enqueue
 from cpts_kit.settings import ServiceSettings
 
@@ -72,12 +79,27 @@ SEED = 2025
 LOADER = "demo-loader"
 CNAM_SIREN = "180035024"
 
-# Senate report r25-032: ACI money paid, and the number of signatories paid.
-ACI_TARGETS: dict[int, tuple[Decimal, int]] = {
-    2022: (Decimal("105800000.00"), 384),
-    2023: (Decimal("121000000.00"), 508),
+# Senate report r25-032 and the Cnam: ACI money paid in a calendar year. The demo does NOT aim
+# at them by a factor: they are what the calibrated assumptions below give, printed at start
+# (computed through the steering analytics, basis=payment_date) next to these references.
+ACI_REFERENCES: dict[int, Decimal] = {
+    2022: Decimal("105800000.00"),
+    2023: Decimal("121000000.00"),
+    2024: Decimal("170000000.00"),
 }
-DEMO_YEARS = tuple(ACI_TARGETS)
+ACI_YEARS = tuple(range(2019, 2026))  # fiscal years with ACI envelopes (the ACI is in force from August 2019)
+DEMO_YEARS = (2022, 2023, 2024)  # the other funders' money around it
+# Payments are recorded up to this date (a demo of the years 2019-2025).
+PAID_UNTIL = date(2025, 12, 31)
+
+# The free assumptions, calibrated (README, "Demo data"): how soon after the signature each
+# mission starts (a uniform draw within the share of its deadline), the share of CPTS taking
+# each optional mission (and when), and the indicator achievement of the variable part.
+START_SHARE_OF_DEADLINE = 0.25  # compulsory missions start within the first quarter of their deadline
+OPTIONAL_SHARE = 0.75  # 75 % of the CPTS take each optional mission...
+OPTIONAL_START_DAYS = (0, 180)  # ...within six months of the signature
+ACHIEVEMENT_STEPS = (50, 101, 5)  # rates from 50 % to 100 % by steps of 5 %, uniformly
+LUMP_SUM_DELAY_DAYS = 45  # the lettre d'intention lump sum, paid 45 days after the letter
 
 # FIR start-up grant after the intention letter, by size tier (one region's practice, §5).
 FIR_STARTUP = {
@@ -144,6 +166,22 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
         await db.dispose()
 
 
+async def aci_paid_in_calendar_year(session: AsyncSession, year: int) -> tuple[Decimal, int]:
+    """ACI money paid in a calendar year, nationally, and the CPTS it went to, computed by the
+    steering analytics (basis=payment_date): what the start line prints."""
+    nation = Where(Scope(level="nation", code=None, name="France"), true())
+    result = await steering.steering(
+        session,
+        Principal(subject=LOADER, role=Role.CNAM),
+        nation,
+        year,
+        [steering.Dimension.FUNDER_CATEGORY, steering.Dimension.CPTS],
+        steering.Basis.PAYMENT_DATE,
+    )
+    paid = [r for r in result.rows if r.key["funder_category"] == FunderCategory.ACI.value and r.paid > 0]
+    return sum((r.paid for r in paid), ZERO), len(paid)
+
+
 @dataclass
 class Generator:
     session: AsyncSession
@@ -155,8 +193,7 @@ class Generator:
     flows: int = 0
     aci_paid: dict[tuple[str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     other_paid: dict[tuple[str, int], list[tuple[Funder, Decimal]]] = field(default_factory=lambda: defaultdict(list))
-    factors: dict[int, Decimal] = field(default_factory=dict)
-    paid_counts: dict[int, int] = field(default_factory=dict)
+    contracts: dict[str, dict[Mission, date]] = field(default_factory=dict)
     aci_payments: list[Flow] = field(default_factory=list)
     declarations: int = 0
 
@@ -166,7 +203,9 @@ class Generator:
         for status in await self.session.scalars(select(RegistryStatus).order_by(RegistryStatus.seq)):
             self.histories.setdefault(status.cpts_id, []).append(StatusPeriod(status.status, status.effective_date))
         self._funders()
-        for year in DEMO_YEARS:
+        await self._contracts()
+        self._lump_sums()
+        for year in ACI_YEARS:
             await self._aci_year(year)
         self._fir_startup()
         self._fir_missions()
@@ -175,12 +214,18 @@ class Generator:
         await self._publish_flows()
         await self._corrections()
         await self._declarations()
-        parts = [
-            f"{year}: {ACI_TARGETS[year][0]:,.2f} € ACI to {self.paid_counts[year]} CPTS"
-            f" (envelopes × {self.factors[year]:.4f})"
-            for year in DEMO_YEARS
-        ]
-        return f"demo data loaded: {self.flows} flows, {self.declarations} declarations; " + "; ".join(parts)
+        await self.session.flush()
+        parts = []
+        for year, reference in ACI_REFERENCES.items():
+            paid, count = await aci_paid_in_calendar_year(self.session, year)
+            gap = (paid - reference) / reference * 100
+            parts.append(
+                f"{year}: {paid:,.2f} € ACI paid to {count} CPTS ({gap:+.1f} % vs {reference / 1_000_000:.1f} M€)"
+            )
+        return (
+            f"demo data loaded: {self.flows} flows, {self.declarations} declarations; ACI paid by calendar year "
+            "(steering analytics, basis=payment_date): " + "; ".join(parts)
+        )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -207,13 +252,29 @@ class Generator:
         reference: str,
         reverses: Flow | None = None,
         note: str | None = None,
+        basis: AciBasis | None = None,
     ) -> Flow:
         category = FunderCategory(funder.category)
         problem = part_problem(mission, part, category, kind) or (None if reverses else date_problem(year, on))
         if problem:
             raise AssertionError(f"demo flow breaks a rule: {problem}")
-        if category is FunderCategory.ACI and kind is not FlowKind.RECOVERY and reverses is None:
-            assert status_at(self.histories.get(cpts.cpts_id, []), on) == ACI_SIGNED, (cpts.cpts_id, on)
+        if category is FunderCategory.ACI and reverses is None:
+            history = self.histories.get(cpts.cpts_id, [])
+            lump_sum = None
+            if basis is AciBasis.INTENTION_LETTER_LUMP_SUM:
+                parameters = in_force_on(builtin_parameters(), on)
+                lump_sum = parameters.tier_for(cpts.population).intention_letter_lump_sum if parameters else None
+            refusal = aci_flow_refusal(
+                kind=kind,
+                mission=mission,
+                amount=amount,
+                fiscal_year=year,
+                on=on,
+                basis=basis,
+                history=history,
+                lump_sum=lump_sum,
+            )
+            assert refusal is None, (cpts.cpts_id, on, refusal)
         flow = Flow(
             kind=kind.value,
             cpts_id=cpts.cpts_id,
@@ -225,6 +286,7 @@ class Generator:
             flow_date=on,
             funder_reference=reference,
             reverses=reverses.id if reverses else None,
+            aci_basis=basis.value if basis else None,
             note=note,
             recorded_by=LOADER,
         )
@@ -277,77 +339,126 @@ class Generator:
 
     # --- ACI ---------------------------------------------------------------------------
 
+    async def _contracts(self) -> None:
+        """Each signatory's contract: compulsory missions staggered within their deadlines, the
+        crisis mission (avenant 2) within 6 months of the later of the signature and the
+        avenant, optional missions by the documented share."""
+        for cpts in self.cpts:
+            signed = cpts.aci_signed_on
+            if signed is None:
+                continue
+            starts: dict[Mission, date] = {}
+            for mission in (Mission.ACCESS_TO_CARE, Mission.CARE_PATHWAYS, Mission.PREVENTION, Mission.CRISIS_RESPONSE):
+                deadline = start_deadline(mission, signed)
+                assert deadline is not None
+                base = max(signed, AVENANT_2) if mission is Mission.CRISIS_RESPONSE else signed
+                span = (deadline - base).days
+                starts[mission] = base + timedelta(days=self.rng.randint(0, int(span * START_SHARE_OF_DEADLINE)))
+            for mission in (Mission.QUALITY_RELEVANCE, Mission.PROFESSIONAL_SUPPORT):
+                if self.rng.random() < OPTIONAL_SHARE:
+                    starts[mission] = signed + timedelta(days=self.rng.randint(*OPTIONAL_START_DAYS))
+            problems = contract_problems(signed, starts)
+            assert not problems, (cpts.cpts_id, problems)
+            self.contracts[cpts.cpts_id] = starts
+            for mission, starts_on in starts.items():
+                self.session.add(
+                    ContractMission(
+                        cpts_id=cpts.cpts_id, mission=mission.value, starts_on=starts_on, recorded_by=LOADER
+                    )
+                )
+        await self.session.flush()
+
+    def _lump_sums(self) -> None:
+        """Avenant 2: the lettre d'intention lump sum, paid by the Assurance maladie to the
+        projects whose letter came after the avenant's publication, before their contract."""
+        versions = builtin_parameters()
+        for cpts in self.cpts:
+            letters = [p.since for p in self.histories.get(cpts.cpts_id, []) if p.status == "intention_letter_signed"]
+            if not letters:
+                continue
+            on = letters[0] + timedelta(days=LUMP_SUM_DELAY_DAYS)
+            parameters = in_force_on(versions, on)
+            history = self.histories.get(cpts.cpts_id, [])
+            if parameters is None or on > PAID_UNTIL or status_at(history, on) not in PRE_CONTRACT:
+                continue
+            amount = parameters.tier_for(cpts.population).intention_letter_lump_sum
+            if amount is None:
+                continue
+            self._flow(
+                FlowKind.PAYMENT,
+                cpts,
+                self.funders["aci"],
+                on.year,
+                Mission.FUNCTIONING,
+                Part.NOT_APPLICABLE,
+                amount,
+                on,
+                f"ACI-LI-{on.year}-{cpts.siren}",
+                basis=AciBasis.INTENTION_LETTER_LUMP_SUM,
+            )
+
     async def _aci_year(self, year: int) -> None:
-        target, wanted = ACI_TARGETS[year]
+        """The envelopes of the year by the service's own rules (contracts, avenant 2, seeded
+        achievements), notified as allocations and paid by the schedule (75 % then the balance,
+        the variable part after the assessment), up to PAID_UNTIL: never above the maximum,
+        fixed parts whole."""
         eligible = [c for c in self.cpts if aci_days(self.histories.get(c.cpts_id, []), year) > 0]
-        eligible.sort(key=lambda c: (c.aci_signed_on or date.max, c.siren or "", c.cpts_id))
-        paid = eligible[:wanted]
-        self.paid_counts[year] = len(paid)
-        for cpts in paid:  # indicator achievement of the year, 40 % to 100 % by steps of 5 %
-            for mission in CONVENTIONAL:
-                rate = Decimal(self.rng.randrange(40, 101, 5)) / 100
+        low, high, step = ACHIEVEMENT_STEPS
+        for cpts in eligible:
+            for mission in self.contracts.get(cpts.cpts_id, {}):
+                rate = Decimal(self.rng.randrange(low, high, step)) / 100
                 self.session.add(
                     Achievement(cpts_id=cpts.cpts_id, year=year, mission=mission.value, rate=rate, recorded_by=LOADER)
                 )
         await self.session.flush()
-        inputs = await load_inputs(self.session, [year], [c.cpts_id for c in paid])
-        envelopes: list[tuple[RegistryCpts, Envelope]] = []
-        for cpts in paid:
+        inputs = await load_inputs(self.session, [year], [c.cpts_id for c in eligible])
+        for cpts in eligible:
             envelope = inputs.envelope(cpts, year)
-            assert envelope is not None and envelope.eligible
-            envelopes.append((cpts, envelope))
+            assert envelope is not None and envelope.eligible and cpts.aci_signed_on is not None
             enqueue(self.session, self.settings, cpts.cpts_id, build.envelope_event(envelope, cpts))
-        lines: list[tuple[RegistryCpts, Mission, Part, Decimal, date]] = []
-        for cpts, envelope in envelopes:
-            assert cpts.aci_signed_on is not None
+            history = self.histories.get(cpts.cpts_id, [])
             first_year = cpts.aci_signed_on.year == year
-            start = cpts.aci_signed_on if first_year else contract_anniversary(cpts.aci_signed_on, year)
-            start = self._signed_on(cpts, start)
-            after = self._signed_on(cpts, contract_anniversary(cpts.aci_signed_on, year + 1))
-            lines.append((cpts, Mission.FUNCTIONING, Part.NOT_APPLICABLE, envelope.functioning, start))
-            for line in envelope.lines:
-                lines.append((cpts, line.mission, Part.FIXED, line.fixed + line.snp_compensation, start))
-                if line.variable_earned > 0:
-                    lines.append((cpts, line.mission, Part.VARIABLE, line.variable_earned, after))
-            notified = cpts.aci_signed_on if first_year else self._signed_on(cpts, date(year, 1, 15))
-            self._flow(
-                FlowKind.ALLOCATION,
-                cpts,
-                self.funders["aci"],
-                year,
-                Mission.FUNCTIONING,
-                Part.NOT_APPLICABLE,
-                envelope.functioning,
-                notified,
-                f"ACI-{year}-NOTIF-{cpts.siren}",
-            )
-            for line in envelope.lines:
+            notified = cpts.aci_signed_on if first_year else contract_anniversary(cpts.aci_signed_on, year)
+            if status_at(history, notified) == ACI_SIGNED:
                 self._flow(
                     FlowKind.ALLOCATION,
                     cpts,
                     self.funders["aci"],
                     year,
-                    line.mission,
+                    Mission.FUNCTIONING,
                     Part.NOT_APPLICABLE,
-                    line.maximum,
+                    envelope.functioning,
                     notified,
                     f"ACI-{year}-NOTIF-{cpts.siren}",
                 )
-        theoretical = sum((amount for *_, amount, _ in lines), ZERO)
-        self.factors[year] = target / theoretical
-        amounts = split_by_weights(target, [amount for *_, amount, _ in lines])
-        for (cpts, mission, part, _, on), amount in zip(lines, amounts, strict=True):
-            if amount > 0:
+                for line in envelope.lines:
+                    if line.maximum > 0:
+                        self._flow(
+                            FlowKind.ALLOCATION,
+                            cpts,
+                            self.funders["aci"],
+                            year,
+                            line.mission,
+                            Part.NOT_APPLICABLE,
+                            line.maximum,
+                            notified,
+                            f"ACI-{year}-NOTIF-{cpts.siren}",
+                        )
+            for due in payment_schedule(envelope, cpts.aci_signed_on, self.contracts.get(cpts.cpts_id)):
+                if due.due_on > PAID_UNTIL or due.amount <= 0:
+                    continue
+                basis = None if status_at(history, due.due_on) == ACI_SIGNED else AciBasis.BALANCE_UNDER_CONTRACT
                 flow = self._flow(
                     FlowKind.PAYMENT,
                     cpts,
                     self.funders["aci"],
                     year,
-                    mission,
-                    part,
-                    amount,
-                    on,
-                    f"ACI-{year}-{cpts.siren}-{mission.value[:4].upper()}-{part.value[:3].upper()}",
+                    due.mission,
+                    due.part,
+                    due.amount,
+                    due.due_on,
+                    f"ACI-{year}-{cpts.siren}-{due.mission.value[:4].upper()}-{due.instalment.value[:3].upper()}",
+                    basis=basis,
                 )
                 self.aci_payments.append(flow)
         await self._publish_flows()

@@ -3,9 +3,10 @@
 within 6 months, care pathways and prevention within 12; quality and relevance and support to
 professionals are optional, at the CPTS's choice. Envelopes fund each mission from its start.
 
-The crisis mission is compulsory since avenant 2 (2022); a contract signed before it may add
-it later, so it is accepted without being required. Without a recorded contract, every mission
-of the parameter version is taken to start at the signature (the earlier behaviour).
+The crisis mission is compulsory since avenant 2 (JO of 31 March 2022); a contract signed
+before it adds it within 6 months of the avenant, so it is accepted without being required.
+Without a recorded contract, every mission of the parameter version is taken to start at the
+signature (the earlier behaviour).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ START_WITHIN_MONTHS: dict[Mission, int] = {
     Mission.CARE_PATHWAYS: 12,
     Mission.PREVENTION: 12,
 }
+AVENANT_2 = date(2022, 3, 31)  # the crisis mission's text, published in the Journal officiel
 REQUIRED = (Mission.ACCESS_TO_CARE, Mission.CARE_PATHWAYS, Mission.PREVENTION)
 OPTIONAL = (Mission.QUALITY_RELEVANCE, Mission.PROFESSIONAL_SUPPORT)
 
@@ -41,7 +43,10 @@ def months_after(start: date, months: int) -> date:
 
 def start_deadline(mission: Mission, signed_on: date) -> date | None:
     months = START_WITHIN_MONTHS.get(mission)
-    return months_after(signed_on, months) if months is not None else None
+    if months is None:
+        return None
+    since = max(signed_on, AVENANT_2) if mission is Mission.CRISIS_RESPONSE else signed_on
+    return months_after(since, months)
 
 
 @dataclass(frozen=True)
