@@ -95,10 +95,10 @@ PAID_UNTIL = date(2025, 12, 31)
 # The free assumptions, calibrated (README, "Demo data"): how soon after the signature each
 # mission starts (a uniform draw within the share of its deadline), the share of CPTS taking
 # each optional mission (and when), and the indicator achievement of the variable part.
-START_SHARE_OF_DEADLINE = 0.25  # compulsory missions start within the first quarter of their deadline
-OPTIONAL_SHARE = 0.75  # 75 % of the CPTS take each optional mission...
-OPTIONAL_START_DAYS = (0, 180)  # ...within six months of the signature
-ACHIEVEMENT_STEPS = (50, 101, 5)  # rates from 50 % to 100 % by steps of 5 %, uniformly
+START_SHARE_OF_DEADLINE = 0.1  # compulsory missions start within the first tenth of their deadline
+OPTIONAL_SHARE = 0.9  # 90 % of the CPTS take each optional mission...
+OPTIONAL_START_DAYS = (0, 90)  # ...within three months of the signature
+ACHIEVEMENT_STEPS = (60, 101, 5)  # rates from 60 % to 100 % by steps of 5 %, uniformly
 LUMP_SUM_DELAY_DAYS = 45  # the lettre d'intention lump sum, paid 45 days after the letter
 
 # FIR start-up grant after the intention letter, by size tier (one region's practice, §5).
