@@ -5,25 +5,20 @@ demo (700 ACI signatories with their signature dates) is published as events, an
 first waits until the funding service's projection holds it (count stable, at least 700
 ``aci_signed``), then generates, seeded, from the projection. It does nothing when flows exist.
 
-ACI money lands exactly on the Senate's figures (report r25-032):
+ACI money follows the service's own rules, with no scaling factor (README, "Demo data"):
 
-- the CPTS paid for a fiscal year are the CPTS with an ACI envelope that year, i.e. signed by
-  31 December (384 for 2022, 508 for 2023 in the registry's demo; were there more, the earliest
-  signatories would be kept; fewer, all are paid and the message says so);
-- each one's envelope is computed by the service's own rules: the illustrative parameters,
-  prorated for the days of the year under the ACI (a CPTS signed in July gets about half a
-  year), with the variable part earned from seeded indicator achievements (recorded, so the
-  envelopes the API shows are the ones used here);
-- one national factor per year scales every envelope line (functioning, each mission's fixed
-  part, each mission's variable part) so that the year's total is exactly 105,800,000.00 € for
-  2022 and 121,000,000.00 € for 2023, the cents being spread by the largest-remainder method.
-  The factor stands for what the illustrative parameters leave out (the avenant 2 start-up
-  uplift, catch-up payments, balances of earlier years) and is printed by the loader;
-- payments are dated by the ACI payment schedule (functioning and fixed parts at the signature
-  or the contract anniversary, the variable part at the next anniversary), so every one passes
-  the ACI-signatories-only rule; the notified allocations are each mission's maximum.
+- each signatory's contract: missions staggered within their deadlines, optional missions by a
+  documented share; the lettre d'intention lump sum (avenant 2) before the contract;
+- envelopes 2019-2025 computed by the service (illustrative parameters, avenant 2 from its JO
+  date), the variable part from seeded achievement rates (recorded, so the API shows the same
+  envelopes); allocations notify each mission's maximum;
+- payments by the ACI schedule (functioning in full at the signature, 75 % advances and
+  balances at the anniversaries, each mission from its start, the variable part after the
+  assessment) up to ``PAID_UNTIL``: no CPTS-year is paid above its maximum, fixed parts whole;
+- the start line prints the ACI money paid by calendar year as the steering analytics compute it
+  (``basis=payment_date``), against the Senate's and the Cnam's figures.
 
-Around it, illustrative money: FIR start-up grants after the intention letter (30–50 k€ by
+Around it, illustrative money: FIR start-up grants after the intention letter (40-50 k€ by
 size) and a few FIR mission grants (which the ACI/FIR overlap report shows), collectivités,
 the State, European funds, a few private, pharmaceutical and foundation flows, three FIR
 recoveries, three ACI corrections (a payment on the wrong mission, its reversal, the right
