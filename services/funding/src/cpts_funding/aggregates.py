@@ -18,7 +18,7 @@ from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind
 from cpts_funding.domain.levers import PolicyLevers
 from cpts_funding.domain.parameters import AciParameters
-from cpts_funding.queries import kind_cents, paid_cents, scope
+from cpts_funding.queries import envelope_money, kind_cents, paid_cents, scope
 from cpts_funding.refdata import territories
 from cpts_funding.storage.inputs import load_inputs
 from cpts_funding.storage.models import Flow, RegistryCpts
@@ -266,6 +266,7 @@ async def aci_paid_by_cpts_year(
             where.condition,
             Flow.funder_category == FunderCategory.ACI.value,
             and_(Flow.fiscal_year >= years[0], Flow.fiscal_year <= years[-1]),
+            envelope_money(),
         )
         .group_by(Flow.cpts_id, Flow.fiscal_year)
     )

@@ -23,7 +23,7 @@ from cpts_funding.domain.missions import Part
 from cpts_funding.domain.parameters import AciParameters, in_force_on, parameter_problems
 from cpts_funding.domain.signatories import RULE, AciBasis, aci_flow_refusal
 from cpts_funding.events import build
-from cpts_funding.queries import paid_cents, year_closed
+from cpts_funding.queries import envelope_money, paid_cents, year_closed
 from cpts_funding.refdata import builtin_parameters, territories
 from cpts_funding.storage.inputs import load_inputs, parameter_versions, version_from_row
 from cpts_funding.storage.models import (
@@ -299,7 +299,10 @@ async def signal_over_maximum(session: AsyncSession, settings: ServiceSettings, 
     paid = from_cents(
         await session.scalar(
             select(sum_cents(paid_cents())).where(
-                Flow.cpts_id == cpts.cpts_id, Flow.fiscal_year == year, Flow.funder_category == FunderCategory.ACI.value
+                Flow.cpts_id == cpts.cpts_id,
+                Flow.fiscal_year == year,
+                Flow.funder_category == FunderCategory.ACI.value,
+                envelope_money(),
             )
         )
     )
@@ -313,6 +316,7 @@ async def signal_over_maximum(session: AsyncSession, settings: ServiceSettings, 
                 Flow.fiscal_year == year,
                 Flow.funder_category == FunderCategory.ACI.value,
                 Flow.kind == FlowKind.PAYMENT.value,
+                envelope_money(),
             )
             .order_by(Flow.seq)
         )

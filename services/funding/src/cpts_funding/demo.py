@@ -199,7 +199,7 @@ class Generator:
             self.histories.setdefault(status.cpts_id, []).append(StatusPeriod(status.status, status.effective_date))
         self._funders()
         await self._contracts()
-        self._lump_sums()
+        await self._lump_sums()
         for year in ACI_YEARS:
             await self._aci_year(year)
         self._fir_startup()
@@ -363,7 +363,7 @@ class Generator:
                 )
         await self.session.flush()
 
-    def _lump_sums(self) -> None:
+    async def _lump_sums(self) -> None:
         """Avenant 2: the lettre d'intention lump sum, paid by the Assurance maladie to the
         projects whose letter came after the avenant's publication, before their contract."""
         versions = builtin_parameters()
@@ -391,6 +391,7 @@ class Generator:
                 f"ACI-LI-{on.year}-{cpts.siren}",
                 basis=AciBasis.INTENTION_LETTER_LUMP_SUM,
             )
+        await self._publish_flows()
 
     async def _aci_year(self, year: int) -> None:
         """The envelopes of the year by the service's own rules (contracts, avenant 2, seeded

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,6 +18,7 @@ from cpts_funding.domain.flows import FlowKind
 from cpts_funding.domain.levers import PolicyLevers
 from cpts_funding.domain.missions import Part
 from cpts_funding.domain.schedule import Due, due_by, payment_schedule
+from cpts_funding.domain.signatories import AciBasis
 from cpts_funding.storage.inputs import policy_levers
 from cpts_funding.storage.models import (
     ContractMission,
@@ -45,6 +46,12 @@ def paid_cents() -> ColumnElement[int]:
     """A flow's effect on the money received, in cents: payments add, recoveries take back."""
     amount = as_cents(Flow.amount)
     return case((Flow.kind == FlowKind.PAYMENT.value, amount), (Flow.kind == FlowKind.RECOVERY.value, -amount), else_=0)
+
+
+def envelope_money() -> ColumnElement[bool]:
+    """ACI money paid against an envelope: not the lettre d'intention lump sum, which avenant 2
+    pays before the contract, outside any envelope."""
+    return or_(Flow.aci_basis.is_(None), Flow.aci_basis != AciBasis.INTENTION_LETTER_LUMP_SUM.value)
 
 
 def kind_cents(kind: FlowKind) -> ColumnElement[int]:
@@ -216,7 +223,12 @@ async def get_declaration(
 async def aci_paid_by_mission(session: AsyncSession, cpts_id: str, year: int) -> dict[Mission, Decimal]:
     rows = await session.execute(
         select(Flow.mission, sum_cents(paid_cents()))
-        .where(Flow.cpts_id == cpts_id, Flow.fiscal_year == year, Flow.funder_category == FunderCategory.ACI.value)
+        .where(
+            Flow.cpts_id == cpts_id,
+            Flow.fiscal_year == year,
+            Flow.funder_category == FunderCategory.ACI.value,
+            envelope_money(),
+        )
         .group_by(Flow.mission)
     )
     return {Mission(mission): from_cents(cents) for mission, cents in rows}
