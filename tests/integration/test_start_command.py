@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -73,13 +74,18 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
         corse = httpx.get(f"{base}/v1/coverage", params={"region": "94"}, headers=auth)
         assert abs(corse.json()["uncovered_share"] - 0.7893) < 0.001
         assert f"registry    http://127.0.0.1:{registry_port}" in output
-        if funding_port is not None:  # the Senate's 2023 figure, from the demo flows
-            aci = httpx.get(
-                f"http://127.0.0.1:{funding_port}/v1/analytics/funding",
-                params={"year": 2023, "funder_category": "aci"},
+        if funding_port is not None:  # the start line prints what the analytics compute
+            steering = httpx.get(
+                f"http://127.0.0.1:{funding_port}/v1/analytics/steering",
+                params={"year": 2023, "group_by": "funder_category", "basis": "payment_date"},
                 headers=auth,
             ).json()
-            assert aci["total"] == "121000000.00" and aci["cpts_funded"] == 508
+            aci = next(r for r in steering["rows"] if r["key"]["funder_category"] == "aci")
+            assert f"2023: {Decimal(aci['paid']):,.2f} € ACI paid" in output
+            envelopes = httpx.get(
+                f"http://127.0.0.1:{funding_port}/v1/analytics/funding", params={"year": 2023}, headers=auth
+            ).json()["aci_envelopes"]
+            assert envelopes["over_maximum"] == 0 and envelopes["signatories"] == 508
         if "AUDIT" in ports:  # the planted anomalies found, and no high finding left unexplained
             assert "planted anomalies found 8/8" in output and "unexplained high findings: 0;" in output, output[-3000:]
     finally:

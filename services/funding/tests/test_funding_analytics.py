@@ -102,9 +102,11 @@ async def test_national_figures_of_a_year(seeded: Api) -> None:
     ]
     assert pairs(nation["by_year"]) == [("2023", "252700.75")]
     envelopes = nation["aci_envelopes"]
-    # Ajaccio T2 and Bastia T2 (209,500 each without indicators assessed), Paris T4 (330,000).
+    # Ajaccio T2 and Bastia T2 (194,500 each without indicators assessed), Paris T4 (305,000):
+    # 2023 is a crisis-plan update year for the three (50 % of 30k, 30k and 50k).
     assert envelopes["signatories"] == 3 and envelopes["illustrative"] is True
-    assert envelopes["theoretical"] == "749000.00" and envelopes["maximum"] == "1134000.00"
+    assert envelopes["theoretical"] == "694000.00" and envelopes["maximum"] == "1079000.00"
+    assert envelopes["over_maximum"] == 0 and envelopes["excess"] == "0.00"
     assert envelopes["paid"] == "204000.00"
     assert envelopes["by_mission"][0] == {"key": "functioning", "amount": "210000.00"}  # 60k + 90k + 60k
 

@@ -128,7 +128,7 @@ async def test_aci_money_goes_only_to_signatories(seeded: Api) -> None:
     assert (await seeded.call("POST", "/v1/flows", json={**before, "date": "2021-03-15"})).status_code == 201
     # FIR money may go to a CPTS before its ACI (start-up grant).
     fir = seeded.flow("fir", cpts_id=CAEN, mission="functioning", part="not_applicable")
-    assert (await seeded.call("POST", "/v1/flows", json=fir)).status_code == 201
+    assert (await seeded.call("POST", "/v1/flows", role="dgos", json=fir)).status_code == 201
     assert (await seeded.call("GET", "/v1/flows")).json()["total"] == 2
     assert len(await outbox(seeded)) == 2  # refused flows published nothing
 
@@ -234,9 +234,11 @@ async def test_envelope_achievements_and_schedule(seeded: Api) -> None:
         "amount": "60000.00",
         "paid": "45000.00",
     }
-    assert envelope["totals"]["maximum"] == "317000.00" and envelope["totals"]["theoretical"] == "209500.00"
+    # 2023 is a crisis-plan update year (its first year was 2022): the crisis mission at 50 %.
+    assert envelope["totals"]["maximum"] == "302000.00" and envelope["totals"]["theoretical"] == "194500.00"
+    assert envelope["over_maximum"] is False and envelope["excess"] == "0.00"
     assert envelope["totals"]["paid"] == "45000.00" and envelope["totals"]["paid_outside_envelope"] == "10.00"
-    assert envelope["totals"]["remaining"] == "164500.00"
+    assert envelope["totals"]["remaining"] == "149500.00"
     assessed = await seeded.call(
         "PUT",
         f"/v1/cpts/{AJACCIO}/achievements/2023",
@@ -247,12 +249,12 @@ async def test_envelope_achievements_and_schedule(seeded: Api) -> None:
     assert assessed.status_code == 200, assessed.text
     prevention = next(m for m in assessed.json()["missions"] if m["mission"] == "prevention")
     assert prevention["achievement"] == "0.5000" and prevention["variable_earned"] == "8500.00"
-    assert (await seeded.call("GET", url)).json()["totals"]["theoretical"] == "218000.00"
+    assert (await seeded.call("GET", url)).json()["totals"]["theoretical"] == "203000.00"
     computed = [e for e in await outbox(seeded) if e["type"] == "fr.cpts.funding.envelope.computed.v1"]
-    assert len(computed) == 1 and computed[0]["data"]["theoretical"] == "218000.00"
+    assert len(computed) == 1 and computed[0]["data"]["theoretical"] == "203000.00"
     assert computed[0]["data"]["illustrative"] is True
     schedule = (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/schedules/2023", params={"as_of": "2023-12-31"})).json()
-    assert schedule["total"] == "218000.00" and schedule["paid"] == "45010.00"
+    assert schedule["total"] == "203000.00" and schedule["paid"] == "45010.00"
     assert schedule["instalments"][0] == {
         "due_on": "2023-03-15",
         "mission": "functioning",
@@ -260,8 +262,8 @@ async def test_envelope_achievements_and_schedule(seeded: Api) -> None:
         "instalment": "advance",
         "amount": "45000.00",
     }
-    assert schedule["due_as_of"] == "157125.00"  # 75 % of 60,000 + 75 % of 149,500 (fixed and SNP)
-    assert schedule["outstanding_as_of"] == "112115.00"
+    assert schedule["due_as_of"] == "145875.00"  # 75 % of 60,000 + 75 % of 134,500 (fixed and SNP)
+    assert schedule["outstanding_as_of"] == "100865.00"
     # No envelope where the CPTS never signed, nor before the ACI existed.
     caen = (await seeded.call("GET", f"/v1/cpts/{CAEN}/envelopes/2023")).json()
     assert caen["eligible"] is False and caen["totals"]["maximum"] == "0.00"
@@ -333,6 +335,7 @@ async def test_policy_levers_apply_to_their_year(seeded: Api) -> None:
     levers = {
         "functioning_reduction": [{"from_maturity": 0, "reduction": "0"}, {"from_maturity": 2, "reduction": "0.25"}],
         "variable_share": "0.6",
+        "reason": "P4 and P6: functioning down with maturity, a larger variable part",
     }
     assert (
         await seeded.call("PUT", "/v1/parameters/policy/2023", role="cpam", claims={"departement": "2A"}, json=levers)
@@ -343,12 +346,15 @@ async def test_policy_levers_apply_to_their_year(seeded: Api) -> None:
     assert envelope["functioning"]["amount"] == "45000.00" and envelope["functioning"]["reduction"] == "0.2500"
     access = envelope["missions"][0]
     assert (access["fixed"], access["variable_max"]) == ("32000.00", "48000.00")
-    assert envelope["totals"]["maximum"] == "302000.00"  # 317,000 − 15,000
+    assert envelope["totals"]["maximum"] == "287000.00"  # 302,000 (crisis update year) − 15,000
     assert (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/envelopes/2022")).json()["totals"]["maximum"] == "317000.00"
-    replaced = await seeded.call("PUT", "/v1/parameters/policy/2023", json={"variable_share": "0.5"})
+    replaced = await seeded.call(
+        "PUT", "/v1/parameters/policy/2023", json={"variable_share": "0.5", "reason": "Back to half"}
+    )
     assert replaced.json()["functioning_reduction"] == []
     twice = {
-        "functioning_reduction": [{"from_maturity": 1, "reduction": "0.1"}, {"from_maturity": 1, "reduction": "0.2"}]
+        "functioning_reduction": [{"from_maturity": 1, "reduction": "0.1"}, {"from_maturity": 1, "reduction": "0.2"}],
+        "reason": "A mistake",
     }
     assert (await seeded.call("PUT", "/v1/parameters/policy/2023", json=twice)).status_code == 422
 
@@ -365,20 +371,22 @@ async def test_reallocations_are_decided_and_recorded(seeded: Api) -> None:
     assert closed.status_code == 201, closed.text
     assert closed.json()["decision"] == "refused" and closed.json()["reason_code"] == "fungibility_closed"
     await seeded.call(
-        "PUT", "/v1/parameters/policy/2023", json={"fungibility_share": "0.1", "fungibility_national_cap": "50000"}
+        "PUT",
+        "/v1/parameters/policy/2023",
+        json={"fungibility_share": "0.1", "fungibility_national_cap": "50000", "reason": "P3: fungibility"},
     )
     accepted = (await seeded.call("POST", "/v1/reallocations", json=ask)).json()
     assert accepted["decision"] == "accepted" and accepted["reason_code"] == "within_cap"
     over = (
         await seeded.call(
-            "POST", "/v1/reallocations", json={**ask, "from_mission": "care_pathways", "amount": "15700.01"}
+            "POST", "/v1/reallocations", json={**ask, "from_mission": "care_pathways", "amount": "14200.01"}
         )
     ).json()
-    assert over["decision"] == "refused" and over["reason_code"] == "exceeds_cpts_cap" and "25700.00" in over["reason"]
+    assert over["decision"] == "refused" and over["reason_code"] == "exceeds_cpts_cap" and "24200.00" in over["reason"]
     envelope = (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/envelopes/2023")).json()
     prevention = next(m for m in envelope["missions"] if m["mission"] == "prevention")
     assert (prevention["fixed"], prevention["reallocated"]) == ("7000.00", "-10000.00")
-    assert envelope["totals"]["maximum"] == "317000.00"
+    assert envelope["totals"]["maximum"] == "302000.00"
     caen = (await seeded.call("POST", "/v1/reallocations", json={**ask, "cpts_id": CAEN})).json()
     assert caen["reason_code"] == "not_a_signatory"
     same = await seeded.call("POST", "/v1/reallocations", json={**ask, "to_mission": "prevention"})

@@ -40,6 +40,9 @@ def test_the_public_paths_are_there() -> None:
         ("/v1/analytics/funding", "get"),
         ("/v1/reports/aci-fir-overlaps", "get"),
         ("/v1/exports/flows.csv", "get"),
+        ("/v1/analytics/steering", "get"),
+        ("/v1/simulations/aci", "post"),
+        ("/v1/cpts/{cpts_id}/contract", "put"),
     ]:
         assert method in paths[path], f"{method.upper()} {path} missing"
 
@@ -62,6 +65,8 @@ def test_event_schemas_and_asyncapi_are_up_to_date() -> None:
         "fr.cpts.funding.declaration.submitted.v1",
         "fr.cpts.funding.envelope.computed.v1",
         "fr.cpts.funding.reallocation.decided.v1",
+        "fr.cpts.funding.envelope.over_maximum.v1",
+        "fr.cpts.funding.policy.versioned.v1",
     }
     assert schemas["fr.cpts.funding.payment.recorded.v1"]["properties"]["amount"]["type"] == "string"
     published = json.loads((CONTRACTS / "asyncapi.json").read_text())

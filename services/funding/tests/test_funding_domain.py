@@ -15,11 +15,12 @@ from cpts_funding.domain.eligibility import StatusPeriod, aci_days, contract_ann
 from cpts_funding.domain.envelope import Move, compute_envelope
 from cpts_funding.domain.fungibility import Reason, decide
 from cpts_funding.domain.levers import PolicyLevers, ReductionStep, neutral
-from cpts_funding.domain.missions import Mission, Part
+from cpts_funding.domain.missions import Part
 from cpts_funding.domain.overlaps import Financed, aci_fir_overlaps
 from cpts_funding.domain.parameters import in_force
 from cpts_funding.domain.schedule import Instalment, due_by, payment_schedule
 from cpts_funding.refdata import builtin_parameters
+from cpts_kit.missions import Mission
 
 D = Decimal
 ACI_2019, AVENANT_2 = builtin_parameters()
@@ -34,6 +35,7 @@ def envelope(population: int, year: int = 2023, **kwargs: object):  # type: igno
         "maturity": 2,
         "aci_days": 365 if year != 2024 else 366,
         "levers": neutral(year),
+        "crisis_first_year": True,  # the crisis plan's first year: in full (updates: tested apart)
     }
     params.update(kwargs)
     return compute_envelope(**params)  # type: ignore[arg-type]

@@ -75,11 +75,14 @@ async def test_aci_payments_follow_the_registry_events(live: Api, broker: Embedd
     )
     envelope = f"/v1/cpts/{NEW}/envelopes/2023"
 
-    async def projected() -> bool:
-        return (await live.call("GET", envelope)).status_code == 200
-
-    await eventually(projected, "the CPTS reached the projection")
     payment = live.flow(cpts_id=NEW, date="2023-03-01")
+
+    async def projected() -> bool:  # registered, then its health project validated (two events)
+        answer = await live.call("POST", "/v1/flows", json=payment)
+        return answer.status_code == 422 and answer.json().get("status_on_date") == "health_project_validated"
+
+    await eventually(projected, "the CPTS and its status reached the projection")
+    assert (await live.call("GET", envelope)).status_code == 200
     refused = await live.call("POST", "/v1/flows", json=payment)
     assert refused.status_code == 422 and refused.json()["type"] == "/problems/aci-signatories-only"
     assert refused.json()["status_on_date"] == "health_project_validated"
@@ -134,6 +137,9 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
         live.settings,
         [registered(NEW, name="CPTS Bis", region="94", departement="2A", population=1, size_tier="T1")],
     )
+    # The levers first: once ACI money of 2023 is paid, the year is closed.
+    levers = await live.call("PUT", "/v1/parameters/policy/2023", json={"fungibility_share": "0.1", "reason": "P3"})
+    assert levers.status_code == 200, levers.text
     flow = await live.post_flow(amount="0.30")
     await live.post_flow(kind="allocation", amount="17000.00")
     await live.post_flow(kind="recovery", amount="0.10")
@@ -144,7 +150,6 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
         json={"cpts_id": AJACCIO, "fiscal_year": 2023, "sources": [{"category": "own_resources", "amount": "1.10"}]},
     )
     await live.call("PUT", f"/v1/cpts/{AJACCIO}/achievements/2023", json={"rates": {"prevention": "0.5"}})
-    await live.call("PUT", "/v1/parameters/policy/2023", json={"fungibility_share": "0.1"})
     ask = {
         "cpts_id": AJACCIO,
         "year": 2023,
@@ -155,8 +160,16 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
     await live.call("POST", "/v1/reallocations", json=ask)
     await live.call("POST", "/v1/flows", json=live.flow(amount=12.5))  # refused: publishes nothing
 
-    messages = await read_topic(broker.bootstrap, FUNDING_TOPIC, expect=8)
-    events = cloudevents(messages)
+    messages = await read_topic(broker.bootstrap, FUNDING_TOPIC, expect=9)
+    everything = cloudevents(messages)
+    # The levers are not a CPTS's: their event is keyed by the year (another partition, maybe).
+    policies = [e for e in everything if e["type"] == "fr.cpts.funding.policy.versioned.v1"]
+    assert len(policies) == 1, [e["type"] for e in everything]
+    policy = policies[0]
+    assert policy["subject"] == "policy-2023" and policy["data"]["author"] and policy["data"]["reason"] == "P3"
+    assert policy["data"]["version"] == 1 and policy["data"]["levers"]["fungibility_share"] == "0.1000"
+    jsonschema.validate(policy["data"], json.loads((CONTRACTS / f"{policy['type']}.json").read_text()))
+    events = [e for e in everything if e is not policy]
     assert [e["type"] for e in events] == [
         "fr.cpts.funding.payment.recorded.v1",
         "fr.cpts.funding.allocation.notified.v1",
@@ -175,5 +188,5 @@ async def test_each_change_is_one_cloudevent_matching_its_schema(live: Api, brok
     assert [e["data"].get("amount") for e in events[:4]] == ["0.30", "17000.00", "0.10", "-0.30"]
     assert events[3]["data"]["reverses"] == flow["id"]
     assert events[6]["data"]["accepted"] is True and events[6]["data"]["amount"] == "5.00"
-    assert events[7]["data"]["theoretical"] == "218000.00"
-    assert {m.key for m in messages} == {AJACCIO.encode()}
+    assert events[7]["data"]["theoretical"] == "203000.00"
+    assert {m.key for m in messages} == {AJACCIO.encode(), b"policy-2023"}

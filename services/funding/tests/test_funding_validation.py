@@ -81,8 +81,10 @@ async def test_bad_flows_are_problems_and_change_nothing(seeded: Api) -> None:
     huge = b"x" * (seeded.settings.max_body_bytes + 1)
     answer = await seeded.call("POST", "/v1/flows", content=huge, headers={"Content-Type": "application/json"})
     assert answer.status_code == 413 and answer.json()["type"] == "/problems/payload-too-large"
-    # Another territory's CPTS is the same as an unknown one, for an ARS of Corse.
-    other = await seeded.call("POST", "/v1/flows", role="ars", claims={"region": "94"}, json=seeded.flow(cpts_id=PARIS))
+    # Another territory's CPTS is the same as an unknown one, for a CPAM of Corse-du-Sud.
+    other = await seeded.call(
+        "POST", "/v1/flows", role="cpam", claims={"departement": "2A"}, json=seeded.flow(cpts_id=PARIS)
+    )
     check(other, 422, "cpts_id")
     assert other.json()["errors"][0]["code"] == "unknown_cpts"
     assert await changes(seeded) == before

@@ -4,47 +4,114 @@ raises a problem before anything is written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding import views
-from cpts_funding.api import schemas
 from cpts_funding.domain import fungibility
 from cpts_funding.domain.categories import MUST_BE_NAMED, FunderCategory
-from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, status_at
+from cpts_funding.domain.contract import ContractTerms, contract_problems
+from cpts_funding.domain.contract import terms as contract_terms
+from cpts_funding.domain.eligibility import StatusPeriod
 from cpts_funding.domain.envelope import Envelope
-from cpts_funding.domain.flows import ACI_GATED_KINDS, FlowKind, date_problem, part_problem
-from cpts_funding.domain.levers import PolicyLevers, ReductionStep, lever_problems
-from cpts_funding.domain.missions import Mission
-from cpts_funding.domain.parameters import AciParameters, MissionAmounts, TierAmounts, parameter_problems
-from cpts_funding.refdata import builtin_parameters
-from cpts_funding.storage.inputs import load_inputs, version_from_row
+from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
+from cpts_funding.domain.levers import PolicyLevers, lever_problems
+from cpts_funding.domain.missions import Part
+from cpts_funding.domain.parameters import AciParameters, in_force_on, parameter_problems
+from cpts_funding.domain.signatories import RULE, AciBasis, aci_flow_refusal
+from cpts_funding.events import build
+from cpts_funding.queries import envelope_money, paid_cents, year_closed
+from cpts_funding.refdata import builtin_parameters, territories
+from cpts_funding.storage.inputs import load_inputs, parameter_versions, version_from_row
 from cpts_funding.storage.models import (
     Achievement,
     AciMissionAmount,
     AciTier,
     AciVersion,
+    ContractMission,
     Declaration,
     DeclaredSource,
     Flow,
     FunctioningStep,
     Funder,
+    PolicyVersion,
     PolicyYear,
     Reallocation,
     RegistryCpts,
     RegistryStatus,
 )
-from cpts_kit.auth import Principal
+from cpts_kit.auth import Principal, Role
+from cpts_kit.missions import Mission
 from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.outbox import enqueue
 from cpts_kit.problems import Problem, field_error, invalid, not_found
 from cpts_kit.settings import ServiceSettings
 
-ACI_RULE = "aci_signatories_only"
+ACI_RULE = RULE
+OVERRIDE = "override"
+
+
+# --- the use cases' inputs (the routers build them from the request bodies) -----------------
+
+
+@dataclass(frozen=True)
+class NewFunder:
+    name: str
+    category: FunderCategory
+    siren: str | None = None
+    region: str | None = None
+    departement: str | None = None
+
+
+@dataclass(frozen=True)
+class NewFlow:
+    kind: FlowKind
+    cpts_id: str
+    funder_id: str
+    fiscal_year: int
+    mission: Mission
+    part: Part
+    amount: Decimal
+    date: date
+    funder_reference: str
+    note: str | None = None
+    aci_basis: AciBasis | None = None
+
+
+@dataclass(frozen=True)
+class Reversal:
+    date: date
+    reason: str
+    replacement: NewFlow | None = None
+
+
+@dataclass(frozen=True)
+class NewSource:
+    category: FunderCategory
+    amount: Decimal
+    funder_id: str | None = None
+    funder_name: str | None = None
+    funder_siren: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDeclaration:
+    cpts_id: str
+    fiscal_year: int
+    sources: list[NewSource]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class NewReallocation:
+    cpts_id: str
+    year: int
+    from_mission: Mission
+    to_mission: Mission
+    amount: Decimal
 
 
 # --- CPTS of the projection --------------------------------------------------------------
@@ -84,20 +151,54 @@ async def status_history(session: AsyncSession, cpts_id: str) -> list[StatusPeri
 # --- funders -----------------------------------------------------------------------------
 
 
-async def create_funder(session: AsyncSession, principal: Principal, body: schemas.FunderCreate) -> Funder:
+async def create_funder(session: AsyncSession, principal: Principal, body: NewFunder) -> Funder:
+    """A national funder (no territory) or a territorial one (a collectivité): the caller's role
+    was checked by the router; an ARS/CPAM creates only funders of its own territory."""
+    if body.region is not None or body.departement is not None:
+        region = body.region
+        if body.departement is not None:
+            of = territories().region_of(body.departement)
+            if of is None:
+                raise invalid("departement", "unknown département", "unknown_departement")
+            if region is not None and region != of:
+                raise invalid("departement", f"the département is in region {of}", "departement_outside_region")
+            region = of
+        elif region not in territories().regions:
+            raise invalid("region", "unknown region", "unknown_region")
+        if not funder_territory_visible(principal, region, body.departement):
+            raise Problem(
+                403,
+                "A funder of another territory is created by that territory's ARS or CPAM, or a national role",
+                type_="/problems/outside-territory",
+            )
     if body.siren is not None:
         existing = await session.scalar(select(Funder.id).where(Funder.siren == body.siren))
         if existing is not None:
-            raise Problem(
-                409,
-                f"A funder with SIREN {body.siren} already exists ({existing})",
-                type_="/problems/duplicate-siren",
-                funder_id=existing,
-            )
-    funder = Funder(name=body.name, category=body.category.value, siren=body.siren, created_by=principal.subject)
+            # The holder is not named: a caller may not learn who else the platform knows.
+            raise Problem(409, f"A funder with SIREN {body.siren} already exists", type_="/problems/duplicate-siren")
+    funder = Funder(
+        name=body.name,
+        category=body.category.value,
+        siren=body.siren,
+        region=body.region if body.departement is None else territories().region_of(body.departement),
+        departement=body.departement,
+        created_by=principal.subject,
+    )
     session.add(funder)
     await session.flush()
     return funder
+
+
+def funder_territory_visible(principal: Principal, region: str | None, departement: str | None) -> bool:
+    """Whether the funder's territory lies inside the caller's (a region-wide funder is inside
+    an ARS's region, never inside a CPAM's départements)."""
+    if principal.is_national:
+        return True
+    if principal.role is Role.ARS:
+        return region is not None and region == principal.region
+    if principal.role is Role.CPAM:
+        return departement is not None and departement in principal.departements
+    return False
 
 
 async def load_funder(session: AsyncSession, funder_id: str, field: str = "funder_id") -> Funder:
@@ -110,29 +211,46 @@ async def load_funder(session: AsyncSession, funder_id: str, field: str = "funde
 # --- flows -------------------------------------------------------------------------------
 
 
-async def check_aci_signatory(session: AsyncSession, cpts: RegistryCpts, on: date) -> None:
-    """ACI money goes only to a CPTS whose registry status is aci_signed on the flow's date."""
-    status = status_at(await status_history(session, cpts.cpts_id), on)
-    if status != ACI_SIGNED:
-        raise Problem(
-            422,
-            f"ACI money goes only to ACI signatories: CPTS {cpts.cpts_id} had the registry status "
-            f"{status or 'none'} on {on.isoformat()}, not aci_signed (rule {ACI_RULE})",
-            type_="/problems/aci-signatories-only",
-            title="ACI money goes only to ACI signatories",
-            errors=[field_error("cpts_id", "not an ACI signatory on the flow's date", ACI_RULE)],
-            rule=ACI_RULE,
-            cpts_id=cpts.cpts_id,
-            status_on_date=status,
-            date=on.isoformat(),
-        )
+async def check_aci_flow(session: AsyncSession, cpts: RegistryCpts, body: NewFlow) -> None:
+    """Assurance maladie money only for ACI signatories, with the texts' exceptions
+    (``domain.signatories``): a 422 naming the rule otherwise."""
+    history = await status_history(session, cpts.cpts_id)
+    lump_sum = None
+    if body.aci_basis is AciBasis.INTENTION_LETTER_LUMP_SUM:
+        parameters = in_force_on(await parameter_versions(session), body.date)
+        tier = parameters.tier_for(cpts.population) if parameters is not None else None
+        lump_sum = tier.intention_letter_lump_sum if tier is not None else None
+    refusal = aci_flow_refusal(
+        kind=body.kind,
+        mission=body.mission,
+        amount=body.amount,
+        fiscal_year=body.fiscal_year,
+        on=body.date,
+        basis=body.aci_basis,
+        history=history,
+        lump_sum=lump_sum,
+    )
+    if refusal is None:
+        return
+    raise Problem(
+        422,
+        f"ACI money goes only to ACI signatories: CPTS {cpts.cpts_id}: {refusal.message} (rule {ACI_RULE})",
+        type_="/problems/aci-signatories-only",
+        title="ACI money goes only to ACI signatories",
+        errors=[field_error("aci_basis" if body.aci_basis else "cpts_id", refusal.message, refusal.code)],
+        rule=ACI_RULE,
+        exception_refused=refusal.code if body.aci_basis else None,
+        cpts_id=cpts.cpts_id,
+        status_on_date=refusal.status_on_date,
+        date=body.date.isoformat(),
+    )
 
 
 async def record_flow(
     session: AsyncSession,
     settings: ServiceSettings,
     principal: Principal,
-    body: schemas.FlowCreate,
+    body: NewFlow,
     today: date,
     *,
     prefix: str = "",
@@ -146,8 +264,10 @@ async def record_flow(
         raise invalid(prefix + "date", problem, "date_outside_fiscal_year")
     if body.kind is not FlowKind.ALLOCATION and body.date > today:
         raise invalid(prefix + "date", "a payment or recovery cannot be dated in the future", "future_date")
-    if category is FunderCategory.ACI and body.kind in ACI_GATED_KINDS:
-        await check_aci_signatory(session, cpts, body.date)
+    if body.aci_basis is not None and category is not FunderCategory.ACI:
+        raise invalid(prefix + "aci_basis", "an exception to the ACI rule names ACI money only", "not_aci_money")
+    if category is FunderCategory.ACI:
+        await check_aci_flow(session, cpts, body)
     flow = Flow(
         kind=body.kind.value,
         cpts_id=cpts.cpts_id,
@@ -159,14 +279,51 @@ async def record_flow(
         amount=body.amount,
         flow_date=body.date,
         funder_reference=body.funder_reference,
+        aci_basis=body.aci_basis.value if body.aci_basis else None,
         note=body.note,
         recorded_by=principal.subject,
     )
     flow.funder = funder
     session.add(flow)
     await session.flush()
-    enqueue(session, settings, cpts.cpts_id, views.flow_event(flow, cpts))
+    enqueue(session, settings, cpts.cpts_id, build.flow_event(flow, cpts))
+    if category is FunderCategory.ACI and flow.kind == FlowKind.PAYMENT.value:
+        await signal_over_maximum(session, settings, cpts, flow.fiscal_year)
     return flow, cpts
+
+
+async def signal_over_maximum(session: AsyncSession, settings: ServiceSettings, cpts: RegistryCpts, year: int) -> None:
+    """When the ACI money paid to a CPTS for a year goes above its envelope's maximum, an
+    ``envelope.over_maximum`` event (the audit service turns it into a finding)."""
+    envelope = await envelope_of(session, cpts, year)
+    paid = from_cents(
+        await session.scalar(
+            select(sum_cents(paid_cents())).where(
+                Flow.cpts_id == cpts.cpts_id,
+                Flow.fiscal_year == year,
+                Flow.funder_category == FunderCategory.ACI.value,
+                envelope_money(),
+            )
+        )
+    )
+    if paid <= envelope.maximum:
+        return
+    flow_ids = (
+        await session.scalars(
+            select(Flow.id)
+            .where(
+                Flow.cpts_id == cpts.cpts_id,
+                Flow.fiscal_year == year,
+                Flow.funder_category == FunderCategory.ACI.value,
+                Flow.kind == FlowKind.PAYMENT.value,
+                envelope_money(),
+            )
+            .order_by(Flow.seq)
+        )
+    ).all()
+    enqueue(
+        session, settings, cpts.cpts_id, build.over_maximum_event(cpts, year, envelope.maximum, paid, list(flow_ids))
+    )
 
 
 async def load_visible_flow(session: AsyncSession, principal: Principal, flow_id: str) -> tuple[Flow, RegistryCpts]:
@@ -191,7 +348,7 @@ async def reverse_flow(
     principal: Principal,
     original: Flow,
     cpts: RegistryCpts,
-    body: schemas.ReversalRequest,
+    body: Reversal,
     today: date,
 ) -> tuple[Flow, Flow | None]:
     """A correction: the reversal (opposite amount) and, if given, the replacement flow."""
@@ -222,6 +379,7 @@ async def reverse_flow(
         amount=-original.amount,
         flow_date=body.date,
         funder_reference=original.funder_reference,
+        aci_basis=original.aci_basis,
         reverses=original.id,
         note=body.reason,
         recorded_by=principal.subject,
@@ -229,7 +387,7 @@ async def reverse_flow(
     reversal.funder = original.funder
     session.add(reversal)
     await session.flush()
-    enqueue(session, settings, cpts.cpts_id, views.flow_event(reversal, cpts))
+    enqueue(session, settings, cpts.cpts_id, build.flow_event(reversal, cpts))
     replacement = None
     if body.replacement is not None:
         replacement, _ = await record_flow(session, settings, principal, body.replacement, today, prefix="replacement.")
@@ -240,7 +398,7 @@ async def reverse_flow(
 
 
 async def submit_declaration(
-    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: schemas.DeclarationCreate
+    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: NewDeclaration
 ) -> tuple[Declaration, RegistryCpts]:
     cpts = await referenced_cpts(session, principal, body.cpts_id)
     errors: list[dict[str, str]] = []
@@ -300,45 +458,22 @@ async def submit_declaration(
     )
     session.add(declaration)
     await session.flush()
-    enqueue(session, settings, cpts.cpts_id, views.declaration_event(declaration, cpts))
+    enqueue(session, settings, cpts.cpts_id, build.declaration_event(declaration, cpts))
     return declaration, cpts
 
 
 # --- ACI parameters and policy levers ----------------------------------------------------
 
 
-def _parameters_from_body(version: str, body: schemas.AciVersionIn) -> AciParameters:
-    return AciParameters(
-        version=version,
-        label=body.label,
-        effective_from=body.effective_from,
-        illustrative=body.illustrative,
-        source=body.source,
-        advance_share=body.advance_share,
-        tiers=tuple(
-            TierAmounts(
-                tier=t.tier,
-                min_population=t.min_population,
-                functioning=t.functioning,
-                snp_compensation=t.snp_compensation,
-                missions={Mission(m.value): MissionAmounts(a.fixed, a.variable) for m, a in t.missions.items()},
-            )
-            for t in body.tiers
-        ),
-    )
-
-
-def _comparable(parameters: AciParameters) -> dict[str, Any]:
-    view = views.aci_version_view(parameters).model_dump(mode="json")
-    view.pop("builtin")
-    return view
+def _comparable(parameters: AciParameters) -> AciParameters:
+    return replace(parameters, builtin=False, order=0, created_by=None)
 
 
 async def put_aci_version(
-    session: AsyncSession, principal: Principal, version: str, body: schemas.AciVersionIn
+    session: AsyncSession, principal: Principal, proposed: AciParameters
 ) -> tuple[AciParameters, bool]:
     """A new version (True), or the same one again (False); versions never change once loaded."""
-    proposed = _parameters_from_body(version, body)
+    version = proposed.version
     if any(v.version == version for v in builtin_parameters()):
         raise Problem(
             409,
@@ -370,6 +505,7 @@ async def put_aci_version(
         illustrative=proposed.illustrative,
         source=proposed.source,
         advance_share=proposed.advance_share,
+        crisis_update_share=proposed.crisis_update_share,
         created_by=principal.subject,
         tiers=[
             AciTier(
@@ -377,6 +513,8 @@ async def put_aci_version(
                 min_population=t.min_population,
                 functioning=t.functioning,
                 snp_compensation=t.snp_compensation,
+                startup_functioning=t.startup_functioning,
+                intention_letter_lump_sum=t.intention_letter_lump_sum,
                 missions=[
                     AciMissionAmount(mission=m.value, fixed=a.fixed, variable=a.variable) for m, a in t.missions.items()
                 ],
@@ -390,14 +528,12 @@ async def put_aci_version(
     return version_from_row(row), True
 
 
-async def put_policy(session: AsyncSession, principal: Principal, year: int, body: schemas.PolicyIn) -> PolicyLevers:
-    levers = PolicyLevers(
-        year=year,
-        functioning_reduction=tuple(ReductionStep(s.from_maturity, s.reduction) for s in body.functioning_reduction),
-        variable_share=body.variable_share,
-        fungibility_share=body.fungibility_share,
-        fungibility_national_cap=body.fungibility_national_cap,
-    )
+async def put_policy(
+    session: AsyncSession, settings: ServiceSettings, principal: Principal, levers: PolicyLevers, reason: str
+) -> int:
+    """A new version of the year's levers (its number), with its author and reason, published
+    as ``policy.versioned``; a closed year answers 409 and changes nothing."""
+    year = levers.year
     if problems := lever_problems(levers):
         raise Problem(
             422,
@@ -405,13 +541,20 @@ async def put_policy(session: AsyncSession, principal: Principal, year: int, bod
             type_="/problems/validation-error",
             errors=[field_error(f, m, "inconsistent_levers") for f, m in problems],
         )
+    if await year_closed(session, year):
+        raise Problem(
+            409,
+            f"The levers of {year} cannot change: ACI money of that year was already paid (a closed year)",
+            type_="/problems/year-closed",
+        )
     row = await session.get(PolicyYear, year)
     if row is None:
-        row = PolicyYear(year=year, updated_by=principal.subject)
+        row = PolicyYear(year=year, updated_by=principal.subject, version=0)
         session.add(row)
     else:
         await session.execute(delete(FunctioningStep).where(FunctioningStep.year == year))
         await session.refresh(row, ["steps"])
+    row.version = (row.version or 0) + 1
     row.variable_share = levers.variable_share
     row.fungibility_share = levers.fungibility_share
     row.fungibility_national_cap = levers.fungibility_national_cap
@@ -420,8 +563,19 @@ async def put_policy(session: AsyncSession, principal: Principal, year: int, bod
         FunctioningStep(year=year, from_maturity=s.from_maturity, reduction=s.reduction)
         for s in levers.functioning_reduction
     ]
+    payload = build.policy_event(levers, row.version, principal.subject, reason)
+    session.add(
+        PolicyVersion(
+            year=year,
+            version=row.version,
+            author=principal.subject,
+            reason=reason,
+            levers=payload.levers.model_dump_json(),
+        )
+    )
     await session.flush()
-    return levers
+    enqueue(session, settings, f"policy-{year}", payload)
+    return row.version
 
 
 # --- envelopes: achievements and reallocations ---------------------------------------------
@@ -449,29 +603,61 @@ async def record_achievements(
     principal: Principal,
     cpts: RegistryCpts,
     year: int,
-    body: schemas.AchievementsIn,
+    rates: dict[Mission, Decimal],
 ) -> Envelope:
-    """Indicator achievement by mission (until an indicators service publishes them)."""
+    """An administrator's override of the achievement rates, recorded as such (``source:
+    override``); the indicators service's validated rates no longer replace these missions'."""
     if not (await envelope_of(session, cpts, year)).eligible:
         raise _no_envelope(cpts, year)
-    for mission, rate in body.rates.items():
+    for mission, rate in rates.items():
         row = await session.get(Achievement, (cpts.cpts_id, year, mission.value))
         if row is None:
             session.add(
                 Achievement(
-                    cpts_id=cpts.cpts_id, year=year, mission=mission.value, rate=rate, recorded_by=principal.subject
+                    cpts_id=cpts.cpts_id,
+                    year=year,
+                    mission=mission.value,
+                    rate=rate,
+                    source=OVERRIDE,
+                    recorded_by=principal.subject,
                 )
             )
         else:
-            row.rate, row.recorded_by = rate, principal.subject
+            row.rate, row.source, row.recorded_by = rate, OVERRIDE, principal.subject
     await session.flush()
     envelope = await envelope_of(session, cpts, year)
-    enqueue(session, settings, cpts.cpts_id, views.envelope_event(envelope, cpts))
+    enqueue(session, settings, cpts.cpts_id, build.envelope_event(envelope, cpts))
     return envelope
 
 
+async def set_contract(
+    session: AsyncSession, principal: Principal, cpts: RegistryCpts, starts: dict[Mission, date]
+) -> ContractTerms:
+    """Record the missions of the CPTS's contract and their start dates (replacing the last)."""
+    if cpts.aci_signed_on is None:
+        raise Problem(
+            409, f"CPTS {cpts.cpts_id} has not signed the ACI: it has no contract yet", type_="/problems/no-contract"
+        )
+    if problems := contract_problems(cpts.aci_signed_on, starts):
+        raise Problem(
+            422,
+            f"The contract breaks the ACI's rules ({problems[0][1]})",
+            type_="/problems/validation-error",
+            errors=[field_error(f, m, "contract_rule") for f, m in problems],
+        )
+    await session.execute(delete(ContractMission).where(ContractMission.cpts_id == cpts.cpts_id))
+    for mission, starts_on in starts.items():
+        session.add(
+            ContractMission(
+                cpts_id=cpts.cpts_id, mission=mission.value, starts_on=starts_on, recorded_by=principal.subject
+            )
+        )
+    await session.flush()
+    return contract_terms(cpts.aci_signed_on, starts)
+
+
 async def request_reallocation(
-    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: schemas.ReallocationCreate
+    session: AsyncSession, settings: ServiceSettings, principal: Principal, body: NewReallocation
 ) -> tuple[Reallocation, RegistryCpts]:
     cpts = await referenced_cpts(session, principal, body.cpts_id)
     if body.from_mission == body.to_mission:
@@ -492,8 +678,8 @@ async def request_reallocation(
     decision = fungibility.decide(
         envelope=envelope,
         levers=levers,
-        from_mission=Mission(body.from_mission.value),
-        to_mission=Mission(body.to_mission.value),
+        from_mission=body.from_mission,
+        to_mission=body.to_mission,
         amount=body.amount,
         already_moved_by_cpts=by_cpts,
         already_moved_nationally=nationally,
@@ -511,9 +697,9 @@ async def request_reallocation(
     )
     session.add(row)
     await session.flush()
-    enqueue(session, settings, cpts.cpts_id, views.reallocation_event(row, cpts))
+    enqueue(session, settings, cpts.cpts_id, build.reallocation_event(row, cpts))
     if decision.accepted:
         enqueue(
-            session, settings, cpts.cpts_id, views.envelope_event(await envelope_of(session, cpts, body.year), cpts)
+            session, settings, cpts.cpts_id, build.envelope_event(await envelope_of(session, cpts, body.year), cpts)
         )
     return row, cpts

@@ -5,25 +5,20 @@ demo (700 ACI signatories with their signature dates) is published as events, an
 first waits until the funding service's projection holds it (count stable, at least 700
 ``aci_signed``), then generates, seeded, from the projection. It does nothing when flows exist.
 
-ACI money lands exactly on the Senate's figures (report r25-032):
+ACI money follows the service's own rules, with no scaling factor (README, "Demo data"):
 
-- the CPTS paid for a fiscal year are the CPTS with an ACI envelope that year, i.e. signed by
-  31 December (384 for 2022, 508 for 2023 in the registry's demo; were there more, the earliest
-  signatories would be kept; fewer, all are paid and the message says so);
-- each one's envelope is computed by the service's own rules: the illustrative parameters,
-  prorated for the days of the year under the ACI (a CPTS signed in July gets about half a
-  year), with the variable part earned from seeded indicator achievements (recorded, so the
-  envelopes the API shows are the ones used here);
-- one national factor per year scales every envelope line (functioning, each mission's fixed
-  part, each mission's variable part) so that the year's total is exactly 105,800,000.00 € for
-  2022 and 121,000,000.00 € for 2023, the cents being spread by the largest-remainder method.
-  The factor stands for what the illustrative parameters leave out (the avenant 2 start-up
-  uplift, catch-up payments, balances of earlier years) and is printed by the loader;
-- payments are dated by the ACI payment schedule (functioning and fixed parts at the signature
-  or the contract anniversary, the variable part at the next anniversary), so every one passes
-  the ACI-signatories-only rule; the notified allocations are each mission's maximum.
+- each signatory's contract: missions staggered within their deadlines, optional missions by a
+  documented share; the lettre d'intention lump sum (avenant 2) before the contract;
+- envelopes 2019-2025 computed by the service (illustrative parameters, avenant 2 from its JO
+  date), the variable part from seeded achievement rates (recorded, so the API shows the same
+  envelopes); allocations notify each mission's maximum;
+- payments by the ACI schedule (functioning in full at the signature, 75 % advances and
+  balances at the anniversaries, each mission from its start, the variable part after the
+  assessment) up to ``PAID_UNTIL``: no CPTS-year is paid above its maximum, fixed parts whole;
+- the start line prints the ACI money paid by calendar year as the steering analytics compute it
+  (``basis=payment_date``), against the Senate's and the Cnam's figures.
 
-Around it, illustrative money: FIR start-up grants after the intention letter (30–50 k€ by
+Around it, illustrative money: FIR start-up grants after the intention letter (40-50 k€ by
 size) and a few FIR mission grants (which the ACI/FIR overlap report shows), collectivités,
 the State, European funds, a few private, pharmaceutical and foundation flows, three FIR
 recoveries, three ACI corrections (a payment on the wrong mission, its reversal, the right
@@ -40,21 +35,27 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding import views
-from cpts_funding.domain.amounts import ZERO, scaled, split_by_weights
+from cpts_funding import steering
+from cpts_funding.aggregates import Scope, Where
+from cpts_funding.domain.amounts import ZERO, scaled
 from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.domain.contract import AVENANT_2, contract_problems, start_deadline
 from cpts_funding.domain.eligibility import ACI_SIGNED, StatusPeriod, aci_days, contract_anniversary, status_at
-from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind, date_problem, part_problem
-from cpts_funding.domain.missions import CONVENTIONAL, Mission, Part
-from cpts_funding.refdata import territories
+from cpts_funding.domain.missions import Part
+from cpts_funding.domain.parameters import in_force_on
+from cpts_funding.domain.schedule import payment_schedule
+from cpts_funding.domain.signatories import PRE_CONTRACT, AciBasis, aci_flow_refusal
+from cpts_funding.events import build
+from cpts_funding.refdata import builtin_parameters, territories
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.inputs import load_inputs
 from cpts_funding.storage.models import (
     Achievement,
+    ContractMission,
     Declaration,
     DeclaredSource,
     Flow,
@@ -62,8 +63,10 @@ from cpts_funding.storage.models import (
     RegistryCpts,
     RegistryStatus,
 )
+from cpts_kit.auth import Principal, Role
 from cpts_kit.db import Database
 from cpts_kit.identifiers import with_luhn_key
+from cpts_kit.missions import Mission
 from cpts_kit.outbox import enqueue
 from cpts_kit.settings import ServiceSettings
 
@@ -71,12 +74,27 @@ SEED = 2025
 LOADER = "demo-loader"
 CNAM_SIREN = "180035024"
 
-# Senate report r25-032: ACI money paid, and the number of signatories paid.
-ACI_TARGETS: dict[int, tuple[Decimal, int]] = {
-    2022: (Decimal("105800000.00"), 384),
-    2023: (Decimal("121000000.00"), 508),
+# Senate report r25-032 and the Cnam: ACI money paid in a calendar year. The demo does NOT aim
+# at them by a factor: they are what the calibrated assumptions below give, printed at start
+# (computed through the steering analytics, basis=payment_date) next to these references.
+ACI_REFERENCES: dict[int, Decimal] = {
+    2022: Decimal("105800000.00"),
+    2023: Decimal("121000000.00"),
+    2024: Decimal("170000000.00"),
 }
-DEMO_YEARS = tuple(ACI_TARGETS)
+ACI_YEARS = tuple(range(2019, 2026))  # fiscal years with ACI envelopes (the ACI is in force from August 2019)
+DEMO_YEARS = (2022, 2023, 2024)  # the other funders' money around it
+# Payments are recorded up to this date (a demo of the years 2019-2025).
+PAID_UNTIL = date(2025, 12, 31)
+
+# The free assumptions, calibrated (README, "Demo data"): how soon after the signature each
+# mission starts (a uniform draw within the share of its deadline), the share of CPTS taking
+# each optional mission (and when), and the indicator achievement of the variable part.
+START_SHARE_OF_DEADLINE = 0.1  # compulsory missions start within the first tenth of their deadline
+OPTIONAL_SHARE = 0.9  # 90 % of the CPTS take each optional mission...
+OPTIONAL_START_DAYS = (0, 90)  # ...within three months of the signature
+ACHIEVEMENT_STEPS = (60, 101, 5)  # rates from 60 % to 100 % by steps of 5 %, uniformly
+LUMP_SUM_DELAY_DAYS = 45  # the lettre d'intention lump sum, paid 45 days after the letter
 
 # FIR start-up grant after the intention letter, by size tier (one region's practice, §5).
 FIR_STARTUP = {
@@ -143,6 +161,22 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
         await db.dispose()
 
 
+async def aci_paid_in_calendar_year(session: AsyncSession, year: int) -> tuple[Decimal, int]:
+    """ACI money paid in a calendar year, nationally, and the CPTS it went to, computed by the
+    steering analytics (basis=payment_date): what the start line prints."""
+    nation = Where(Scope(level="nation", code=None, name="France"), true())
+    result = await steering.steering(
+        session,
+        Principal(subject=LOADER, role=Role.CNAM),
+        nation,
+        year,
+        [steering.Dimension.FUNDER_CATEGORY, steering.Dimension.CPTS],
+        steering.Basis.PAYMENT_DATE,
+    )
+    paid = [r for r in result.rows if r.key["funder_category"] == FunderCategory.ACI.value and r.paid > 0]
+    return sum((r.paid for r in paid), ZERO), len(paid)
+
+
 @dataclass
 class Generator:
     session: AsyncSession
@@ -154,8 +188,7 @@ class Generator:
     flows: int = 0
     aci_paid: dict[tuple[str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     other_paid: dict[tuple[str, int], list[tuple[Funder, Decimal]]] = field(default_factory=lambda: defaultdict(list))
-    factors: dict[int, Decimal] = field(default_factory=dict)
-    paid_counts: dict[int, int] = field(default_factory=dict)
+    contracts: dict[str, dict[Mission, date]] = field(default_factory=dict)
     aci_payments: list[Flow] = field(default_factory=list)
     declarations: int = 0
 
@@ -165,7 +198,9 @@ class Generator:
         for status in await self.session.scalars(select(RegistryStatus).order_by(RegistryStatus.seq)):
             self.histories.setdefault(status.cpts_id, []).append(StatusPeriod(status.status, status.effective_date))
         self._funders()
-        for year in DEMO_YEARS:
+        await self._contracts()
+        await self._lump_sums()
+        for year in ACI_YEARS:
             await self._aci_year(year)
         self._fir_startup()
         self._fir_missions()
@@ -174,12 +209,18 @@ class Generator:
         await self._publish_flows()
         await self._corrections()
         await self._declarations()
-        parts = [
-            f"{year}: {ACI_TARGETS[year][0]:,.2f} € ACI to {self.paid_counts[year]} CPTS"
-            f" (envelopes × {self.factors[year]:.4f})"
-            for year in DEMO_YEARS
-        ]
-        return f"demo data loaded: {self.flows} flows, {self.declarations} declarations; " + "; ".join(parts)
+        await self.session.flush()
+        parts = []
+        for year, reference in ACI_REFERENCES.items():
+            paid, count = await aci_paid_in_calendar_year(self.session, year)
+            gap = (paid - reference) / reference * 100
+            parts.append(
+                f"{year}: {paid:,.2f} € ACI paid to {count} CPTS ({gap:+.1f} % vs {reference / 1_000_000:.1f} M€)"
+            )
+        return (
+            f"demo data loaded: {self.flows} flows, {self.declarations} declarations; ACI paid by calendar year "
+            "(steering analytics, basis=payment_date): " + "; ".join(parts)
+        )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -206,13 +247,29 @@ class Generator:
         reference: str,
         reverses: Flow | None = None,
         note: str | None = None,
+        basis: AciBasis | None = None,
     ) -> Flow:
         category = FunderCategory(funder.category)
         problem = part_problem(mission, part, category, kind) or (None if reverses else date_problem(year, on))
         if problem:
             raise AssertionError(f"demo flow breaks a rule: {problem}")
-        if category is FunderCategory.ACI and kind is not FlowKind.RECOVERY and reverses is None:
-            assert status_at(self.histories.get(cpts.cpts_id, []), on) == ACI_SIGNED, (cpts.cpts_id, on)
+        if category is FunderCategory.ACI and reverses is None:
+            history = self.histories.get(cpts.cpts_id, [])
+            lump_sum = None
+            if basis is AciBasis.INTENTION_LETTER_LUMP_SUM:
+                parameters = in_force_on(builtin_parameters(), on)
+                lump_sum = parameters.tier_for(cpts.population).intention_letter_lump_sum if parameters else None
+            refusal = aci_flow_refusal(
+                kind=kind,
+                mission=mission,
+                amount=amount,
+                fiscal_year=year,
+                on=on,
+                basis=basis,
+                history=history,
+                lump_sum=lump_sum,
+            )
+            assert refusal is None, (cpts.cpts_id, on, refusal)
         flow = Flow(
             kind=kind.value,
             cpts_id=cpts.cpts_id,
@@ -224,6 +281,7 @@ class Generator:
             flow_date=on,
             funder_reference=reference,
             reverses=reverses.id if reverses else None,
+            aci_basis=basis.value if basis else None,
             note=note,
             recorded_by=LOADER,
         )
@@ -243,7 +301,7 @@ class Generator:
         await self.session.flush()
         by_id = {c.cpts_id: c for c in self.cpts}
         for flow in sorted(pending, key=lambda f: f.seq):
-            enqueue(self.session, self.settings, flow.cpts_id, views.flow_event(flow, by_id[flow.cpts_id]))
+            enqueue(self.session, self.settings, flow.cpts_id, build.flow_event(flow, by_id[flow.cpts_id]))
 
     def _signed_on(self, cpts: RegistryCpts, on: date) -> date:
         """``on`` if the CPTS was aci_signed then, else the signature date (demo dates)."""
@@ -276,77 +334,127 @@ class Generator:
 
     # --- ACI ---------------------------------------------------------------------------
 
+    async def _contracts(self) -> None:
+        """Each signatory's contract: compulsory missions staggered within their deadlines, the
+        crisis mission (avenant 2) within 6 months of the later of the signature and the
+        avenant, optional missions by the documented share."""
+        for cpts in self.cpts:
+            signed = cpts.aci_signed_on
+            if signed is None:
+                continue
+            starts: dict[Mission, date] = {}
+            for mission in (Mission.ACCESS_TO_CARE, Mission.CARE_PATHWAYS, Mission.PREVENTION, Mission.CRISIS_RESPONSE):
+                deadline = start_deadline(mission, signed)
+                assert deadline is not None
+                base = max(signed, AVENANT_2) if mission is Mission.CRISIS_RESPONSE else signed
+                span = (deadline - base).days
+                starts[mission] = base + timedelta(days=self.rng.randint(0, int(span * START_SHARE_OF_DEADLINE)))
+            for mission in (Mission.QUALITY_RELEVANCE, Mission.PROFESSIONAL_SUPPORT):
+                if self.rng.random() < OPTIONAL_SHARE:
+                    starts[mission] = signed + timedelta(days=self.rng.randint(*OPTIONAL_START_DAYS))
+            problems = contract_problems(signed, starts)
+            assert not problems, (cpts.cpts_id, problems)
+            self.contracts[cpts.cpts_id] = starts
+            for mission, starts_on in starts.items():
+                self.session.add(
+                    ContractMission(
+                        cpts_id=cpts.cpts_id, mission=mission.value, starts_on=starts_on, recorded_by=LOADER
+                    )
+                )
+        await self.session.flush()
+
+    async def _lump_sums(self) -> None:
+        """Avenant 2: the lettre d'intention lump sum, paid by the Assurance maladie to the
+        projects whose letter came after the avenant's publication, before their contract."""
+        versions = builtin_parameters()
+        for cpts in self.cpts:
+            letters = [p.since for p in self.histories.get(cpts.cpts_id, []) if p.status == "intention_letter_signed"]
+            if not letters:
+                continue
+            on = letters[0] + timedelta(days=LUMP_SUM_DELAY_DAYS)
+            parameters = in_force_on(versions, on)
+            history = self.histories.get(cpts.cpts_id, [])
+            if parameters is None or on > PAID_UNTIL or status_at(history, on) not in PRE_CONTRACT:
+                continue
+            amount = parameters.tier_for(cpts.population).intention_letter_lump_sum
+            if amount is None:
+                continue
+            self._flow(
+                FlowKind.PAYMENT,
+                cpts,
+                self.funders["aci"],
+                on.year,
+                Mission.FUNCTIONING,
+                Part.NOT_APPLICABLE,
+                amount,
+                on,
+                f"ACI-LI-{on.year}-{cpts.siren}",
+                basis=AciBasis.INTENTION_LETTER_LUMP_SUM,
+            )
+        await self._publish_flows()
+
     async def _aci_year(self, year: int) -> None:
-        target, wanted = ACI_TARGETS[year]
+        """The envelopes of the year by the service's own rules (contracts, avenant 2, seeded
+        achievements), notified as allocations and paid by the schedule (75 % then the balance,
+        the variable part after the assessment), up to PAID_UNTIL: never above the maximum,
+        fixed parts whole."""
         eligible = [c for c in self.cpts if aci_days(self.histories.get(c.cpts_id, []), year) > 0]
-        eligible.sort(key=lambda c: (c.aci_signed_on or date.max, c.siren or "", c.cpts_id))
-        paid = eligible[:wanted]
-        self.paid_counts[year] = len(paid)
-        for cpts in paid:  # indicator achievement of the year, 40 % to 100 % by steps of 5 %
-            for mission in CONVENTIONAL:
-                rate = Decimal(self.rng.randrange(40, 101, 5)) / 100
+        low, high, step = ACHIEVEMENT_STEPS
+        for cpts in eligible:
+            for mission in self.contracts.get(cpts.cpts_id, {}):
+                rate = Decimal(self.rng.randrange(low, high, step)) / 100
                 self.session.add(
                     Achievement(cpts_id=cpts.cpts_id, year=year, mission=mission.value, rate=rate, recorded_by=LOADER)
                 )
         await self.session.flush()
-        inputs = await load_inputs(self.session, [year], [c.cpts_id for c in paid])
-        envelopes: list[tuple[RegistryCpts, Envelope]] = []
-        for cpts in paid:
+        inputs = await load_inputs(self.session, [year], [c.cpts_id for c in eligible])
+        for cpts in eligible:
             envelope = inputs.envelope(cpts, year)
-            assert envelope is not None and envelope.eligible
-            envelopes.append((cpts, envelope))
-            enqueue(self.session, self.settings, cpts.cpts_id, views.envelope_event(envelope, cpts))
-        lines: list[tuple[RegistryCpts, Mission, Part, Decimal, date]] = []
-        for cpts, envelope in envelopes:
-            assert cpts.aci_signed_on is not None
+            assert envelope is not None and envelope.eligible and cpts.aci_signed_on is not None
+            enqueue(self.session, self.settings, cpts.cpts_id, build.envelope_event(envelope, cpts))
+            history = self.histories.get(cpts.cpts_id, [])
             first_year = cpts.aci_signed_on.year == year
-            start = cpts.aci_signed_on if first_year else contract_anniversary(cpts.aci_signed_on, year)
-            start = self._signed_on(cpts, start)
-            after = self._signed_on(cpts, contract_anniversary(cpts.aci_signed_on, year + 1))
-            lines.append((cpts, Mission.FUNCTIONING, Part.NOT_APPLICABLE, envelope.functioning, start))
-            for line in envelope.lines:
-                lines.append((cpts, line.mission, Part.FIXED, line.fixed + line.snp_compensation, start))
-                if line.variable_earned > 0:
-                    lines.append((cpts, line.mission, Part.VARIABLE, line.variable_earned, after))
-            notified = cpts.aci_signed_on if first_year else self._signed_on(cpts, date(year, 1, 15))
-            self._flow(
-                FlowKind.ALLOCATION,
-                cpts,
-                self.funders["aci"],
-                year,
-                Mission.FUNCTIONING,
-                Part.NOT_APPLICABLE,
-                envelope.functioning,
-                notified,
-                f"ACI-{year}-NOTIF-{cpts.siren}",
-            )
-            for line in envelope.lines:
+            notified = cpts.aci_signed_on if first_year else contract_anniversary(cpts.aci_signed_on, year)
+            if status_at(history, notified) == ACI_SIGNED:
                 self._flow(
                     FlowKind.ALLOCATION,
                     cpts,
                     self.funders["aci"],
                     year,
-                    line.mission,
+                    Mission.FUNCTIONING,
                     Part.NOT_APPLICABLE,
-                    line.maximum,
+                    envelope.functioning,
                     notified,
                     f"ACI-{year}-NOTIF-{cpts.siren}",
                 )
-        theoretical = sum((amount for *_, amount, _ in lines), ZERO)
-        self.factors[year] = target / theoretical
-        amounts = split_by_weights(target, [amount for *_, amount, _ in lines])
-        for (cpts, mission, part, _, on), amount in zip(lines, amounts, strict=True):
-            if amount > 0:
+                for line in envelope.lines:
+                    if line.maximum > 0:
+                        self._flow(
+                            FlowKind.ALLOCATION,
+                            cpts,
+                            self.funders["aci"],
+                            year,
+                            line.mission,
+                            Part.NOT_APPLICABLE,
+                            line.maximum,
+                            notified,
+                            f"ACI-{year}-NOTIF-{cpts.siren}",
+                        )
+            for due in payment_schedule(envelope, cpts.aci_signed_on, self.contracts.get(cpts.cpts_id)):
+                if due.due_on > PAID_UNTIL or due.amount <= 0:
+                    continue
+                basis = None if status_at(history, due.due_on) == ACI_SIGNED else AciBasis.BALANCE_UNDER_CONTRACT
                 flow = self._flow(
                     FlowKind.PAYMENT,
                     cpts,
                     self.funders["aci"],
                     year,
-                    mission,
-                    part,
-                    amount,
-                    on,
-                    f"ACI-{year}-{cpts.siren}-{mission.value[:4].upper()}-{part.value[:3].upper()}",
+                    due.mission,
+                    due.part,
+                    due.amount,
+                    due.due_on,
+                    f"ACI-{year}-{cpts.siren}-{due.mission.value[:4].upper()}-{due.instalment.value[:3].upper()}",
+                    basis=basis,
                 )
                 self.aci_payments.append(flow)
         await self._publish_flows()
@@ -559,7 +667,7 @@ class Generator:
             self.session.add(declaration)
             await self.session.flush()
             enqueue(
-                self.session, self.settings, cpts.cpts_id, views.declaration_event(declaration, by_id[cpts.cpts_id])
+                self.session, self.settings, cpts.cpts_id, build.declaration_event(declaration, by_id[cpts.cpts_id])
             )
             declared += 1
         self.declarations = declared

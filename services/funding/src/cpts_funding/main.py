@@ -6,7 +6,18 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from cpts_funding.api import analytics, declarations, envelopes, exports, flows, funders, parameters, reallocations
+from cpts_funding.api import (
+    analytics,
+    declarations,
+    envelopes,
+    exports,
+    flows,
+    funders,
+    parameters,
+    reallocations,
+    simulations,
+)
+from cpts_funding.events import peers
 from cpts_funding.events.projection import GROUP_ID, TOPIC, apply_registry_event
 from cpts_funding.settings import FundingSettings
 from cpts_kit.app import create_service_app
@@ -30,7 +41,21 @@ are RFC 9457 problem+json. Events: `cpts.funding.events` (CloudEvents).
 
 
 def registry_consumers(db: Database, settings: ServiceSettings) -> Sequence[EventConsumer]:
-    return [EventConsumer(db, settings, group_id=GROUP_ID, topics=[TOPIC], handler=apply_registry_event)]
+    """The registry projection, spending statements (documents) and validated achievements
+    (indicators), each its own consumer group."""
+    return [
+        EventConsumer(db, settings, group_id=GROUP_ID, topics=[TOPIC], handler=apply_registry_event),
+        EventConsumer(
+            db, settings, group_id=peers.DOCUMENTS_GROUP, topics=[peers.DOCUMENTS_TOPIC], handler=peers.apply_spending
+        ),
+        EventConsumer(
+            db,
+            settings,
+            group_id=peers.INDICATORS_GROUP,
+            topics=[peers.INDICATORS_TOPIC],
+            handler=peers.achievement_handler(settings),
+        ),
+    ]
 
 
 def create_app(settings: FundingSettings | None = None, *, background: bool = True) -> FastAPI:
@@ -48,6 +73,7 @@ def create_app(settings: FundingSettings | None = None, *, background: bool = Tr
             parameters.router,
             analytics.router,
             exports.router,
+            simulations.router,
         ],
         consumers=registry_consumers,
         background=background,

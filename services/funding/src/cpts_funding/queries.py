@@ -8,21 +8,29 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from cpts_funding import views
-from cpts_funding.api import schemas
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind
 from cpts_funding.domain.levers import PolicyLevers
-from cpts_funding.domain.missions import Mission, Part
-from cpts_funding.domain.schedule import due_by, payment_schedule
-from cpts_funding.storage.inputs import parameter_versions, policy_levers
-from cpts_funding.storage.models import Declaration, Flow, Funder, Reallocation, RegistryCpts
+from cpts_funding.domain.missions import Part
+from cpts_funding.domain.schedule import Due, due_by, payment_schedule
+from cpts_funding.domain.signatories import AciBasis
+from cpts_funding.storage.inputs import policy_levers
+from cpts_funding.storage.models import (
+    ContractMission,
+    Declaration,
+    Flow,
+    Funder,
+    PolicyVersion,
+    Reallocation,
+    RegistryCpts,
+)
 from cpts_kit.auth import Principal
+from cpts_kit.missions import Mission
 from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import not_found
@@ -38,6 +46,12 @@ def paid_cents() -> ColumnElement[int]:
     """A flow's effect on the money received, in cents: payments add, recoveries take back."""
     amount = as_cents(Flow.amount)
     return case((Flow.kind == FlowKind.PAYMENT.value, amount), (Flow.kind == FlowKind.RECOVERY.value, -amount), else_=0)
+
+
+def envelope_money() -> ColumnElement[bool]:
+    """ACI money paid against an envelope: not the lettre d'intention lump sum, which avenant 2
+    pays before the contract, outside any envelope."""
+    return or_(Flow.aci_basis.is_(None), Flow.aci_basis != AciBasis.INTENTION_LETTER_LUMP_SUM.value)
 
 
 def kind_cents(kind: FlowKind) -> ColumnElement[int]:
@@ -114,9 +128,16 @@ def flows_query(principal: Principal, filters: FlowFilters) -> Select[Flow, Regi
     )
 
 
+@dataclass(frozen=True)
+class FlowRecord:
+    flow: Flow
+    cpts: RegistryCpts
+    reversed_by: str | None
+
+
 async def list_flows(
     session: AsyncSession, principal: Principal, filters: FlowFilters, page: PageParams
-) -> tuple[list[schemas.FlowView], int]:
+) -> tuple[list[FlowRecord], int]:
     total = await session.scalar(
         select(func.count())
         .select_from(Flow)
@@ -126,15 +147,15 @@ async def list_flows(
     rows = await session.execute(
         flows_query(principal, filters).order_by(Flow.seq).limit(page.limit).offset(page.offset)
     )
-    return [views.flow_view(flow, cpts, reversed_by) for flow, cpts, reversed_by in rows], int(total or 0)
+    return [FlowRecord(flow, cpts, reversed_by) for flow, cpts, reversed_by in rows], int(total or 0)
 
 
-async def get_flow(session: AsyncSession, principal: Principal, flow_id: str) -> schemas.FlowView:
+async def get_flow(session: AsyncSession, principal: Principal, flow_id: str) -> FlowRecord:
     row = (await session.execute(flows_query(principal, FlowFilters()).where(Flow.id == flow_id))).first()
     if row is None:
         raise not_found("Flow", flow_id)
     flow, cpts, reversed_by = row
-    return views.flow_view(flow, cpts, reversed_by)
+    return FlowRecord(flow, cpts, reversed_by)
 
 
 # --- declarations ------------------------------------------------------------------------
@@ -147,7 +168,7 @@ async def list_declarations(
     cpts_id: str | None,
     fiscal_year: int | None,
     latest_only: bool,
-) -> tuple[list[schemas.DeclarationView], int]:
+) -> tuple[list[tuple[Declaration, RegistryCpts]], int]:
     conditions = [scope(principal)]
     if cpts_id is not None:
         conditions.append(Declaration.cpts_id == cpts_id)
@@ -177,10 +198,12 @@ async def list_declarations(
         .limit(page.limit)
         .offset(page.offset)
     )
-    return [views.declaration_view(d, c) for d, c in rows], int(total or 0)
+    return [(d, c) for d, c in rows], int(total or 0)
 
 
-async def get_declaration(session: AsyncSession, principal: Principal, declaration_id: str) -> schemas.DeclarationView:
+async def get_declaration(
+    session: AsyncSession, principal: Principal, declaration_id: str
+) -> tuple[Declaration, RegistryCpts]:
     row = (
         await session.execute(
             select(Declaration, RegistryCpts)
@@ -190,7 +213,8 @@ async def get_declaration(session: AsyncSession, principal: Principal, declarati
     ).first()
     if row is None:
         raise not_found("Declaration", declaration_id)
-    return views.declaration_view(*row)
+    declaration, cpts = row
+    return declaration, cpts
 
 
 # --- envelopes and schedules -------------------------------------------------------------
@@ -199,33 +223,41 @@ async def get_declaration(session: AsyncSession, principal: Principal, declarati
 async def aci_paid_by_mission(session: AsyncSession, cpts_id: str, year: int) -> dict[Mission, Decimal]:
     rows = await session.execute(
         select(Flow.mission, sum_cents(paid_cents()))
-        .where(Flow.cpts_id == cpts_id, Flow.fiscal_year == year, Flow.funder_category == FunderCategory.ACI.value)
+        .where(
+            Flow.cpts_id == cpts_id,
+            Flow.fiscal_year == year,
+            Flow.funder_category == FunderCategory.ACI.value,
+            envelope_money(),
+        )
         .group_by(Flow.mission)
     )
     return {Mission(mission): from_cents(cents) for mission, cents in rows}
 
 
-async def envelope_view(session: AsyncSession, envelope: Envelope, cpts: RegistryCpts) -> schemas.EnvelopeView:
-    return views.envelope_view(envelope, cpts, await aci_paid_by_mission(session, cpts.cpts_id, envelope.year))
+@dataclass(frozen=True)
+class Schedule:
+    cpts_id: str
+    year: int
+    illustrative: bool
+    as_of: date
+    instalments: list[Due]
+    total: Decimal
+    due_as_of: Decimal
+    paid: Decimal
+    outstanding_as_of: Decimal
 
 
-async def schedule_view(
-    session: AsyncSession, envelope: Envelope, cpts: RegistryCpts, as_of: date
-) -> schemas.ScheduleView:
-    dues = payment_schedule(envelope, cpts.aci_signed_on)
+async def schedule_of(session: AsyncSession, envelope: Envelope, cpts: RegistryCpts, as_of: date) -> Schedule:
+    starts = {Mission(r.mission): r.starts_on for r in await contract_of(session, cpts.cpts_id)}
+    dues = payment_schedule(envelope, cpts.aci_signed_on, starts)
     paid = sum((await aci_paid_by_mission(session, cpts.cpts_id, envelope.year)).values(), Decimal("0.00"))
     due = due_by(dues, as_of)
-    return schemas.ScheduleView(
+    return Schedule(
         cpts_id=cpts.cpts_id,
         year=envelope.year,
         illustrative=envelope.parameters.illustrative,
         as_of=as_of,
-        instalments=[
-            schemas.DueView(
-                due_on=d.due_on, mission=d.mission, part=d.part, instalment=d.instalment.value, amount=d.amount
-            )
-            for d in dues
-        ],
+        instalments=dues,
         total=sum((d.amount for d in dues), Decimal("0.00")),
         due_as_of=due,
         paid=paid,
@@ -233,12 +265,18 @@ async def schedule_view(
     )
 
 
+async def contract_of(session: AsyncSession, cpts_id: str) -> list[ContractMission]:
+    rows = await session.scalars(select(ContractMission).where(ContractMission.cpts_id == cpts_id))
+    order = list(Mission)
+    return sorted(rows, key=lambda r: order.index(Mission(r.mission)))
+
+
 # --- reallocations -----------------------------------------------------------------------
 
 
 async def list_reallocations(
     session: AsyncSession, principal: Principal, page: PageParams, cpts_id: str | None, year: int | None
-) -> tuple[list[schemas.ReallocationView], int]:
+) -> tuple[list[Reallocation], int]:
     conditions = [scope(principal)]
     if cpts_id is not None:
         conditions.append(Reallocation.cpts_id == cpts_id)
@@ -247,12 +285,10 @@ async def list_reallocations(
     joined = select(Reallocation).join(RegistryCpts, RegistryCpts.cpts_id == Reallocation.cpts_id).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(joined.subquery()))
     rows = await session.scalars(joined.order_by(Reallocation.seq).limit(page.limit).offset(page.offset))
-    return [views.reallocation_view(r) for r in rows], int(total or 0)
+    return list(rows), int(total or 0)
 
 
-async def get_reallocation(
-    session: AsyncSession, principal: Principal, reallocation_id: str
-) -> schemas.ReallocationView:
+async def get_reallocation(session: AsyncSession, principal: Principal, reallocation_id: str) -> Reallocation:
     row = await session.scalar(
         select(Reallocation)
         .join(RegistryCpts, RegistryCpts.cpts_id == Reallocation.cpts_id)
@@ -260,13 +296,22 @@ async def get_reallocation(
     )
     if row is None:
         raise not_found("Reallocation", reallocation_id)
-    return views.reallocation_view(row)
+    return row
 
 
 # --- parameters --------------------------------------------------------------------------
 
 
-async def policy_view(session: AsyncSession, year: int) -> schemas.PolicyView:
+@dataclass(frozen=True)
+class Policy:
+    levers: PolicyLevers
+    version: int  # 0: never set
+    fungibility_used: Decimal
+    closed: bool
+    history: list[PolicyVersion]
+
+
+async def policy_of(session: AsyncSession, year: int) -> Policy:
     levers: PolicyLevers = (await policy_levers(session, [year]))[year]
     used = from_cents(
         await session.scalar(
@@ -275,25 +320,22 @@ async def policy_view(session: AsyncSession, year: int) -> schemas.PolicyView:
             )
         )
     )
-    is_set = bool(
-        levers.functioning_reduction
-        or levers.variable_share is not None
-        or levers.fungibility_share is not None
-        or levers.fungibility_national_cap is not None
-    )
-    return schemas.PolicyView(
-        year=year,
-        functioning_reduction=[
-            schemas.ReductionStepIn(from_maturity=s.from_maturity, reduction=s.reduction)
-            for s in levers.functioning_reduction
-        ],
-        variable_share=levers.variable_share,
-        fungibility_share=levers.fungibility_share,
-        fungibility_national_cap=levers.fungibility_national_cap,
-        fungibility_used=used,
-        set=is_set,
-    )
+    history = (
+        await session.scalars(select(PolicyVersion).where(PolicyVersion.year == year).order_by(PolicyVersion.version))
+    ).all()
+    return Policy(levers, len(history), used, await year_closed(session, year), list(history))
 
 
-async def aci_versions(session: AsyncSession) -> list[schemas.AciVersionView]:
-    return [views.aci_version_view(v) for v in await parameter_versions(session)]
+async def year_closed(session: AsyncSession, year: int) -> bool:
+    """A year is closed once ACI money of that fiscal year was paid: its levers then shaped
+    envelopes already paid, and history is not rewritten."""
+    paid = await session.scalar(
+        select(Flow.id)
+        .where(
+            Flow.fiscal_year == year,
+            Flow.funder_category == FunderCategory.ACI.value,
+            Flow.kind == FlowKind.PAYMENT.value,
+        )
+        .limit(1)
+    )
+    return paid is not None

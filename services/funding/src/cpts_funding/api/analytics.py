@@ -1,4 +1,5 @@
-"""``/v1/analytics`` and ``/v1/reports``: who pays what, where; theoretical vs paid; overlaps."""
+"""``/v1/analytics`` and ``/v1/reports``: who pays what, where; theoretical vs paid; steering
+analytics; overlaps."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from cpts_funding import analytics, commands
-from cpts_funding.api import schemas
+from cpts_funding import aggregates, commands, steering
+from cpts_funding.access import ACCESS
+from cpts_funding.api import schemas, shaping
 from cpts_funding.api.deps import INSEE_DEPARTEMENT, INSEE_REGION, Caller, Session
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.storage.models import RegistryCpts
 from cpts_kit.auth import Role
 from cpts_kit.pagination import Page, PageParams, page_params
+from cpts_kit.problems import Problem, field_error
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
@@ -25,14 +28,14 @@ Year = Annotated[int | None, Query(ge=2019, le=2100)]
 
 async def territory(
     session: Session, caller: Caller, region: Region = None, departement: Departement = None, cpts: CptsFilter = None
-) -> analytics.Where:
+) -> aggregates.Where:
     row = await commands.load_visible_cpts(session, caller, cpts) if cpts is not None else None
     if row is None and caller.role is Role.CPTS and caller.cpts_id and region is None and departement is None:
         row = await session.get(RegistryCpts, caller.cpts_id)  # a CPTS sees itself: name the scope
-    return analytics.resolve_territory(caller, region=region, departement=departement, cpts=row)
+    return aggregates.resolve_territory(caller, region=region, departement=departement, cpts=row)
 
 
-Territory = Annotated[analytics.Where, Depends(territory)]
+Territory = Annotated[aggregates.Where, Depends(territory)]
 
 
 @router.get("/analytics/funding", response_model=schemas.FundingAnalytics, summary="Funding totals and breakdowns")
@@ -48,8 +51,11 @@ async def funding_analytics(
     """For the nation (national roles), a region, a département or a CPTS, and a fiscal year or
     a range (default: 2019 to this year): money paid (net of recoveries) by funder category,
     mission, part and year; CPTS funded; per capita; ACI envelopes against ACI money paid."""
-    years = analytics.years_of(year, year_from, year_to, date.today())
-    return await analytics.funding_analytics(session, caller, where, years, funder_category)
+    ACCESS.require(caller, "analytics.read")
+    years = aggregates.years_of(year, year_from, year_to, date.today())
+    return shaping.funding_analytics_view(
+        await aggregates.funding_analytics(session, caller, where, years, funder_category)
+    )
 
 
 @router.get(
@@ -67,9 +73,44 @@ async def aci_fir_overlaps(
     year_to: Year = None,
 ) -> Page[schemas.OverlapView]:
     """FIR and ACI are kept apart (Senate proposal P1): each CPTS mission-year with both ACI
-    and FIR money (allocated or paid) is listed."""
-    years = analytics.years_of(year, year_from, year_to, date.today())
-    items = await analytics.overlap_report(session, caller, where, years)
+    and FIR money (allocated or paid) dated on or after the ACI signature is listed (FIR
+    start-up grants before the signature are the intended sequence, not an overlap)."""
+    ACCESS.require(caller, "overlaps.read")
+    years = aggregates.years_of(year, year_from, year_to, date.today())
+    items = [shaping.overlap_view(o) for o in await aggregates.overlap_report(session, caller, where, years)]
     return Page(
         items=items[page.offset : page.offset + page.limit], total=len(items), limit=page.limit, offset=page.offset
     )
+
+
+@router.get(
+    "/analytics/steering",
+    response_model=schemas.SteeringView,
+    summary="Theoretical, maximum, allocated, paid and spent, grouped",
+    responses={422: {"description": "Bad group_by (one or two distinct dimensions)"}},
+)
+async def steering_analytics(
+    session: Session,
+    caller: Caller,
+    where: Territory,
+    year: Annotated[int, Query(ge=2019, le=2100)],
+    group_by: Annotated[
+        list[steering.Dimension],
+        Query(description="One or two of region, departement, cpts, mission, funder_category, size_tier"),
+    ],
+    basis: steering.Basis = steering.Basis.FISCAL_YEAR,
+) -> schemas.SteeringView:
+    """Senate proposals P2 and P5, for the caller's territory (or a region, département or CPTS
+    in it): per group, CPTS counted, population, the ACI theoretical and maximum envelopes,
+    money allocated and paid by every funder, money spent (spending statements), and paid per
+    inhabitant. ``basis=payment_date`` counts flows by the calendar year of their date."""
+    ACCESS.require(caller, "analytics.read")
+    if not 1 <= len(group_by) <= 2 or len(set(group_by)) != len(group_by):
+        raise Problem(
+            422,
+            "group_by takes one or two distinct dimensions",
+            type_="/problems/validation-error",
+            errors=[field_error("group_by", "one or two distinct dimensions", "bad_group_by", location="query")],
+        )
+    result = await steering.steering(session, caller, where, year, group_by, basis)
+    return shaping.steering_view(where.scope, result)

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from cpts_funding import commands, queries, views
-from cpts_funding.api import schemas
-from cpts_funding.api.deps import DECLARANTS, Caller, ResourceId, Session, settings_of
+from cpts_funding import commands, queries
+from cpts_funding.access import ACCESS
+from cpts_funding.api import schemas, shaping
+from cpts_funding.api.deps import Caller, ResourceId, Session, fields_of, settings_of
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
 
@@ -29,11 +30,17 @@ async def submit_declaration(
 ) -> schemas.DeclarationView | JSONResponse:
     """Every private, pharmaceutical and foundation source names its funder. A new submission
     for the same CPTS and year is a new version; earlier versions are kept."""
-    caller.require(*DECLARANTS)
+    ACCESS.require(caller, "declaration.submit")
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
-    declaration, cpts = await commands.submit_declaration(session, settings_of(request), caller, body)
-    view = views.declaration_view(declaration, cpts)
+    declared = commands.NewDeclaration(
+        cpts_id=body.cpts_id,
+        fiscal_year=body.fiscal_year,
+        sources=[commands.NewSource(**fields_of(source)) for source in body.sources],
+        note=body.note,
+    )
+    declaration, cpts = await commands.submit_declaration(session, settings_of(request), caller, declared)
+    view = shaping.declaration_view(declaration, cpts)
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/declarations/{declaration.id}"
@@ -49,10 +56,14 @@ async def list_declarations(
     fiscal_year: Annotated[int | None, Query(ge=2019, le=2100)] = None,
     latest: Annotated[bool, Query(description="Only the latest version of each CPTS-year")] = False,
 ) -> Page[schemas.DeclarationView]:
-    items, total = await queries.list_declarations(session, caller, page, cpts_id, fiscal_year, latest)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    ACCESS.require(caller, "declaration.read")
+    rows, total = await queries.list_declarations(session, caller, page, cpts_id, fiscal_year, latest)
+    return Page(
+        items=[shaping.declaration_view(d, c) for d, c in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get("/{declaration_id}", response_model=schemas.DeclarationView, summary="One declaration")
 async def get_declaration(declaration_id: ResourceId, session: Session, caller: Caller) -> schemas.DeclarationView:
-    return await queries.get_declaration(session, caller, declaration_id)
+    ACCESS.require(caller, "declaration.read")
+    return shaping.declaration_view(*await queries.get_declaration(session, caller, declaration_id))

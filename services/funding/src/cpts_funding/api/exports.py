@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from cpts_funding import exports
+from cpts_funding import csv_export
+from cpts_funding.access import ACCESS
 from cpts_funding.api.deps import Caller
 from cpts_funding.api.flows import Filters
 
@@ -19,9 +20,11 @@ router = APIRouter(prefix="/v1/exports", tags=["exports"])
     summary="Every flow the caller may see, as CSV",
 )
 async def export_flows(request: Request, caller: Caller, filters: Filters) -> StreamingResponse:
-    """Same filters as ``GET /v1/flows``; amounts with two decimals; streamed in batches."""
+    """Same filters as ``GET /v1/flows``; amounts with two decimals; streamed in batches; text
+    cells a spreadsheet would run as formulas are neutralised."""
+    ACCESS.require(caller, "flow.export")
     return StreamingResponse(
-        exports.flow_rows(request.app.state.db, caller, filters),
+        csv_export.flow_rows(request.app.state.db, caller, filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="flows.csv"'},
     )

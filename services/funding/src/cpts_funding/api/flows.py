@@ -9,20 +9,23 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from cpts_funding import commands, queries
-from cpts_funding.api import schemas
+from cpts_funding.access import ACCESS, flow_action
+from cpts_funding.api import schemas, shaping
 from cpts_funding.api.deps import (
-    FLOW_WRITERS,
     INSEE_DEPARTEMENT,
     INSEE_REGION,
     Caller,
     ResourceId,
     Session,
+    fields_of,
     settings_of,
 )
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.flows import FlowKind
-from cpts_funding.domain.missions import Mission, Part
+from cpts_funding.domain.missions import Part
+from cpts_funding.storage.models import Funder
 from cpts_kit.idempotency import Idempotency, idempotency
+from cpts_kit.missions import Mission
 from cpts_kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
@@ -47,6 +50,20 @@ def flow_filters(
 Filters = Annotated[queries.FlowFilters, Depends(flow_filters)]
 
 
+def new_flow(body: schemas.FlowCreate) -> commands.NewFlow:
+    return commands.NewFlow(**fields_of(body))
+
+
+async def require_flow_writer(session: Session, caller: Caller, body: schemas.FlowCreate) -> None:
+    """Each payer records its own money: the funder's category names the action (an unknown
+    funder is the command's 422)."""
+    funder = await session.get(Funder, body.funder_id)
+    if funder is not None:
+        ACCESS.require(caller, flow_action(funder.category))
+    elif not any(ACCESS.allows(caller.role, flow_action(c)) for c in FunderCategory):
+        ACCESS.require(caller, flow_action(FunderCategory.ACI))
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -64,11 +81,11 @@ async def record_flow(
 ) -> schemas.FlowView | JSONResponse:
     """ACI money (allocations and payments) goes only to a CPTS whose registry status is
     `aci_signed` on the flow's date: otherwise a `/problems/aci-signatories-only` problem."""
-    caller.require(*FLOW_WRITERS)
+    await require_flow_writer(session, caller, body)
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
-    flow, _ = await commands.record_flow(session, settings_of(request), caller, body, date.today())
-    view = await queries.get_flow(session, caller, flow.id)
+    flow, _ = await commands.record_flow(session, settings_of(request), caller, new_flow(body), date.today())
+    view = shaping.flow_view(await queries.get_flow(session, caller, flow.id))
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/flows/{flow.id}"
@@ -79,13 +96,15 @@ async def record_flow(
 async def list_flows(
     session: Session, caller: Caller, filters: Filters, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[schemas.FlowView]:
-    items, total = await queries.list_flows(session, caller, filters, page)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    ACCESS.require(caller, "flow.read")
+    records, total = await queries.list_flows(session, caller, filters, page)
+    return Page(items=[shaping.flow_view(r) for r in records], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{flow_id}", response_model=schemas.FlowView, summary="One flow")
 async def get_flow(flow_id: ResourceId, session: Session, caller: Caller) -> schemas.FlowView:
-    return await queries.get_flow(session, caller, flow_id)
+    ACCESS.require(caller, "flow.read")
+    return shaping.flow_view(await queries.get_flow(session, caller, flow_id))
 
 
 @router.post(
@@ -104,16 +123,22 @@ async def reverse_flow(
 ) -> schemas.Correction | JSONResponse:
     """Flows are never edited: the reversal carries the opposite amount, and the replacement
     (if given) is recorded and checked like any new flow, in the same transaction."""
+    ACCESS.require(caller, "flow.read")
     original, cpts = await commands.load_visible_flow(session, caller, flow_id)
-    caller.require(*FLOW_WRITERS)
+    ACCESS.require(caller, flow_action(original.funder_category))  # a reversal follows the flow's rule
+    if body.replacement is not None:
+        await require_flow_writer(session, caller, body.replacement)
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
+    correction = commands.Reversal(
+        body.date, body.reason, new_flow(body.replacement) if body.replacement is not None else None
+    )
     reversal, replacement = await commands.reverse_flow(
-        session, settings_of(request), caller, original, cpts, body, date.today()
+        session, settings_of(request), caller, original, cpts, correction, date.today()
     )
     view = schemas.Correction(
-        reversal=await queries.get_flow(session, caller, reversal.id),
-        replacement=await queries.get_flow(session, caller, replacement.id) if replacement else None,
+        reversal=shaping.flow_view(await queries.get_flow(session, caller, reversal.id)),
+        replacement=shaping.flow_view(await queries.get_flow(session, caller, replacement.id)) if replacement else None,
     )
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()

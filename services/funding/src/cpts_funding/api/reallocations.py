@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from cpts_funding import commands, queries, views
-from cpts_funding.api import schemas
-from cpts_funding.api.deps import REALLOCATION_REQUESTERS, Caller, ResourceId, Session, settings_of
+from cpts_funding import commands, queries
+from cpts_funding.access import ACCESS
+from cpts_funding.api import schemas, shaping
+from cpts_funding.api.deps import Caller, ResourceId, Session, settings_of
 from cpts_kit.idempotency import Idempotency, idempotency
+from cpts_kit.missions import Mission
 from cpts_kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1/reallocations", tags=["reallocations"])
@@ -32,11 +34,14 @@ async def request_reallocation(
 ) -> schemas.ReallocationView | JSONResponse:
     """The request is decided at once against the year's levers (fungibility share of the
     CPTS's mission envelope, national cap) and recorded either way, with the reason."""
-    caller.require(*REALLOCATION_REQUESTERS)
+    ACCESS.require(caller, "reallocation.request")
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
-    row, _ = await commands.request_reallocation(session, settings_of(request), caller, body)
-    view = views.reallocation_view(row)
+    ask = commands.NewReallocation(
+        body.cpts_id, body.year, Mission(body.from_mission.value), Mission(body.to_mission.value), body.amount
+    )
+    row, _ = await commands.request_reallocation(session, settings_of(request), caller, ask)
+    view = shaping.reallocation_view(row)
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/reallocations/{row.id}"
@@ -51,10 +56,12 @@ async def list_reallocations(
     cpts_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     year: Annotated[int | None, Query(ge=2019, le=2100)] = None,
 ) -> Page[schemas.ReallocationView]:
-    items, total = await queries.list_reallocations(session, caller, page, cpts_id, year)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    ACCESS.require(caller, "reallocation.read")
+    rows, total = await queries.list_reallocations(session, caller, page, cpts_id, year)
+    return Page(items=[shaping.reallocation_view(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{reallocation_id}", response_model=schemas.ReallocationView, summary="One reallocation request")
 async def get_reallocation(reallocation_id: ResourceId, session: Session, caller: Caller) -> schemas.ReallocationView:
-    return await queries.get_reallocation(session, caller, reallocation_id)
+    ACCESS.require(caller, "reallocation.read")
+    return shaping.reallocation_view(await queries.get_reallocation(session, caller, reallocation_id))

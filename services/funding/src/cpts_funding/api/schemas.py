@@ -9,10 +9,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cpts_funding.api.deps import INSEE_DEPARTEMENT, INSEE_REGION
 from cpts_funding.api.types import FiscalYear, Identifier, Name, NonNegativeMoney, PositiveMoney, Rate, Siren
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.flows import FlowKind
-from cpts_funding.domain.missions import ConventionalMission, Mission, Part
+from cpts_funding.domain.missions import ConventionalMission, Part
+from cpts_funding.domain.signatories import AciBasis
+from cpts_kit.missions import Mission
 from cpts_kit.money import Money
 
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -32,6 +35,12 @@ class FunderCreate(Strict):
     name: Name
     category: FunderCategory
     siren: Siren | None = Field(None, description="SIREN of the funder, where it has one (unique)")
+    region: Annotated[str, StringConstraints(pattern=INSEE_REGION)] | None = Field(
+        None, description="A territorial funder's region (a collectivité); none: a national funder"
+    )
+    departement: Annotated[str, StringConstraints(pattern=INSEE_DEPARTEMENT)] | None = Field(
+        None, description="A territorial funder's département"
+    )
 
 
 class FunderView(BaseModel):
@@ -40,6 +49,8 @@ class FunderView(BaseModel):
     category: FunderCategory
     category_label: str
     siren: str | None
+    region: str | None
+    departement: str | None
 
 
 class CategoryView(BaseModel):
@@ -69,6 +80,11 @@ class FlowCreate(Strict):
     date: dt.date = Field(description="Date of the notification, payment or recovery")
     funder_reference: Reference = Field(description="The funder's own reference (decision, mandate...)")
     note: Note | None = None
+    aci_basis: AciBasis | None = Field(
+        None,
+        description="ACI money to a CPTS not aci_signed on the date: the exception that allows it (the "
+        "lettre d'intention lump sum; a balance owed for a period under contract)",
+    )
 
 
 class FlowView(BaseModel):
@@ -89,6 +105,7 @@ class FlowView(BaseModel):
     date: dt.date
     funder_reference: str
     reverses: str | None = Field(description="The flow this one reverses")
+    aci_basis: AciBasis | None
     reversed_by: str | None = Field(description="The reversal of this flow, once corrected")
     note: str | None
     recorded_at: dt.datetime
@@ -167,6 +184,8 @@ class TierIn(Strict):
     functioning: NonNegativeMoney
     snp_compensation: NonNegativeMoney = Decimal("0.00")
     missions: dict[ConventionalMission, MissionAmountsIn] = Field(min_length=1)
+    startup_functioning: NonNegativeMoney | None = Field(None, description="Functioning of the signature year")
+    intention_letter_lump_sum: NonNegativeMoney | None = Field(None, description="Paid before the contract")
 
 
 class AciVersionIn(Strict):
@@ -175,6 +194,7 @@ class AciVersionIn(Strict):
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
     illustrative: bool = False
     advance_share: Rate = Field(Decimal("0.7500"), description="Share paid in advance (ACI: 75 %)")
+    crisis_update_share: Rate | None = Field(None, description="Crisis mission after its first year (avenant 2: 50 %)")
     tiers: list[TierIn] = Field(min_length=1, max_length=10)
 
 
@@ -190,6 +210,8 @@ class TierView(BaseModel):
     functioning: Money
     snp_compensation: Money
     missions: list[MissionAmountsView]
+    startup_functioning: Money | None
+    intention_letter_lump_sum: Money | None
     ceiling: Money = Field(description="Functioning + SNP + every mission's fixed and variable maxima")
 
 
@@ -201,6 +223,7 @@ class AciVersionView(BaseModel):
     builtin: bool
     source: str
     advance_share: Rate
+    crisis_update_share: Rate | None
     tiers: list[TierView]
 
 
@@ -214,6 +237,16 @@ class PolicyIn(Strict):
     variable_share: Rate | None = None
     fungibility_share: Rate | None = None
     fungibility_national_cap: NonNegativeMoney | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] = Field(
+        description="Why the levers change (kept with the version)"
+    )
+
+
+class PolicyVersionView(BaseModel):
+    version: int
+    author: str
+    reason: str
+    created_at: dt.datetime
 
 
 class PolicyView(BaseModel):
@@ -224,6 +257,9 @@ class PolicyView(BaseModel):
     fungibility_national_cap: Money | None
     fungibility_used: Money = Field(description="Reallocations accepted for the year, nationally")
     set: bool = Field(description="False when no lever was set for the year (the parameters apply as they are)")
+    version: int = Field(description="The current version (0: never set)")
+    closed: bool = Field(description="ACI money of the year was paid: its levers can no longer change")
+    history: list[PolicyVersionView]
 
 
 # --- envelopes, achievements, schedules --------------------------------------------------
@@ -283,6 +319,30 @@ class EnvelopeView(BaseModel):
     functioning: FunctioningView
     missions: list[EnvelopeLine]
     totals: EnvelopeTotals
+    signature_year: bool = Field(description="Functioning credits in full (start-up amount where the version has one)")
+    over_maximum: bool = Field(description="The ACI money paid for the year is above the maximum")
+    excess: Money = Field(description="paid − maximum when above it, else 0.00")
+
+
+class ContractIn(Strict):
+    missions: dict[ConventionalMission, dt.date] = Field(
+        min_length=1,
+        description="Each contracted mission and its start date; optional missions only if chosen",
+    )
+
+
+class ContractMissionView(BaseModel):
+    mission: Mission
+    starts_on: dt.date
+    compulsory: bool
+    start_deadline: dt.date | None = Field(description="Latest start after the signature (None: optional)")
+
+
+class ContractView(BaseModel):
+    cpts_id: str
+    aci_signed_on: dt.date | None
+    recorded: bool = Field(description="False: no contract recorded, every mission is taken to start at signature")
+    missions: list[ContractMissionView]
 
 
 class AchievementsIn(Strict):
@@ -352,6 +412,8 @@ class EnvelopesVsPaid(BaseModel):
     paid: Money = Field(description="ACI money paid, net of recoveries")
     by_mission: list[KeyAmount] = Field(description="Theoretical envelope by mission (functioning included)")
     illustrative: bool
+    over_maximum: int = Field(description="CPTS-years paid above their envelope's maximum")
+    excess: Money = Field(description="ACI money paid above the maxima")
 
 
 class FundingAnalytics(BaseModel):
@@ -382,3 +444,64 @@ class OverlapView(BaseModel):
     aci_paid: Money
     fir_allocated: Money
     fir_paid: Money
+
+
+# --- steering analytics and the simulator ------------------------------------------------
+
+
+class SteeringRowView(BaseModel):
+    key: dict[str, str] = Field(description="The row's value of each group_by dimension")
+    cpts_count: int
+    population: int = Field(description="Population covered by the row's CPTS (registry)")
+    theoretical: Money
+    maximum: Money
+    allocated: Money
+    paid: Money = Field(description="Net of recoveries")
+    spent: Money | None = Field(description="From spending statements; null when grouped by funder category")
+    per_capita: Money = Field(description="paid / population")
+
+
+class SteeringView(BaseModel):
+    scope: Scope
+    year: int
+    basis: str
+    group_by: list[str]
+    illustrative: bool
+    rows: list[SteeringRowView]
+    total: SteeringRowView
+
+
+class LeversIn(Strict):
+    functioning_reduction: list[ReductionStepIn] = Field(default_factory=list, max_length=20)
+    variable_share: Rate | None = None
+
+
+class SimulationIn(Strict):
+    years: list[Annotated[int, Field(strict=True, ge=2019, le=2100)]] = Field(min_length=1, max_length=10)
+    parameters_version: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] | None = Field(
+        None, description="A stored or shipped version to simulate"
+    )
+    parameters: AciVersionIn | None = Field(None, description="An inline parameter set to simulate")
+    levers: LeversIn | None = Field(None, description="Levers for every simulated year (none: each year's current)")
+
+
+class CostView(BaseModel):
+    signatories: int
+    theoretical: Money
+    maximum: Money
+    by_tier: list[KeyAmount]
+    by_mission: list[KeyAmount]
+    by_region: list[KeyAmount]
+
+
+class YearSimulationView(BaseModel):
+    year: int
+    simulated: CostView
+    current: CostView
+    difference_theoretical: Money
+    difference_maximum: Money
+
+
+class SimulationView(BaseModel):
+    illustrative: bool = Field(description="The simulated or current parameters include the illustrative set")
+    years: list[YearSimulationView]

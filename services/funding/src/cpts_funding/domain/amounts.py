@@ -3,7 +3,9 @@ a split always adds up to what was split (no cent is invented or lost)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from cpts_kit.money import CENT
@@ -42,3 +44,18 @@ def split_by_weights(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal
     for index in order[:missing]:
         floors[index] += 1
     return [Decimal(c) * CENT for c in floors]
+
+
+@dataclass(frozen=True)
+class KeyAmount:
+    key: str
+    amount: Decimal
+
+
+def by_key(pairs: Iterable[tuple[str, Decimal]]) -> list[KeyAmount]:
+    """Amounts added up by key, zeros left out, largest first."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for key, amount in pairs:
+        totals[key] += amount
+    items = [(k, v) for k, v in totals.items() if v != 0]
+    return [KeyAmount(k, v) for k, v in sorted(items, key=lambda kv: (-kv[1], kv[0]))]

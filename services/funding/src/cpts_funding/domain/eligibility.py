@@ -37,9 +37,14 @@ def days_in_year(year: int) -> int:
     return 366 if calendar.isleap(year) else 365
 
 
-def aci_days(history: Sequence[StatusPeriod], year: int) -> int:
-    """How many days of ``year`` the CPTS spent with the status ``aci_signed``."""
+def aci_days(history: Sequence[StatusPeriod], year: int, since: date | None = None) -> int:
+    """How many days of ``year`` (from ``since`` on, when given) the CPTS spent with the status
+    ``aci_signed``."""
     start, end = date(year, 1, 1), date(year, 12, 31)
+    if since is not None and since > start:
+        if since > end:
+            return 0
+        start = since
     # The status changes only at the entries' dates: walk the year's segments between them.
     cuts = sorted({start} | {p.since for p in history if start < p.since <= end})
     total = 0

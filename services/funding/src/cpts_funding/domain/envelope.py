@@ -4,11 +4,15 @@ Order of the computation (each amount is rounded to the cent once):
 
 1. the tier from the CPTS's population, with the parameter version in force for the year;
 2. the proration: the days of the year the CPTS spent with the status ``aci_signed``, over
-   the days of the year (a signature in June gives about half a year);
-3. functioning credits: ``base × (1 − reduction for the maturity) × proration``;
-4. each conventional mission: fixed and variable maxima (with the variable-share lever, the
-   variable part is ``(fixed + variable) × share`` and the fixed part the rest), prorated;
-   the SNP compensation (access mission) is prorated and stays fixed;
+   the days of the year (a signature in June gives about half a year); for a mission, only
+   the days from its start in the contract (a mission not contracted has no line);
+3. functioning credits: in the signature year they are paid in full at the signature (ACI
+   art. 9.1), at the start-up amount where the version has one (avenant 2: +75 %); later years
+   ``base × (1 − reduction for the maturity) × proration``;
+4. each contracted mission: fixed and variable maxima (with the variable-share lever, the
+   variable part is ``(fixed + variable) × share`` and the fixed part the rest), prorated from
+   its start; the SNP compensation (access mission) is prorated and stays fixed; the crisis
+   mission (avenant 2) is paid in full its first year, then at the version's update share;
 5. accepted reallocations move fixed amounts between missions (fungibility);
 6. the variable part earned is ``variable maximum × achievement rate`` (none recorded: 0).
 
@@ -25,8 +29,8 @@ from decimal import Decimal
 from cpts_funding.domain.amounts import ZERO, scaled
 from cpts_funding.domain.eligibility import days_in_year
 from cpts_funding.domain.levers import PolicyLevers
-from cpts_funding.domain.missions import CONVENTIONAL, Mission
-from cpts_funding.domain.parameters import AciParameters
+from cpts_funding.domain.parameters import AciParameters, MissionAmounts
+from cpts_kit.missions import CONVENTIONAL, Mission
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Envelope:
     population: int
     maturity: int
     aci_days: int
+    signature_year: bool
     functioning_base: Decimal
     functioning_reduction: Decimal
     functioning: Decimal
@@ -116,25 +121,46 @@ def compute_envelope(
     levers: PolicyLevers,
     achievements: Mapping[Mission, Decimal] | None = None,
     moves: Sequence[Move] = (),
+    mission_days: Mapping[Mission, int] | None = None,
+    signature_year: bool = False,
+    crisis_first_year: bool = False,
 ) -> Envelope:
+    """``mission_days``: the days of the year each contracted mission ran under the ACI (None:
+    every mission of the version for ``aci_days``); ``signature_year``: functioning credits in
+    full (start-up amount where the version has one); ``crisis_first_year``: the crisis mission
+    in full, not prorated nor at its update share."""
     achievements = achievements or {}
     tier = parameters.tier_for(population)
     days = days_in_year(year)
     reduction = levers.reduction_for(maturity)
-    functioning = scaled(tier.functioning, (1 - reduction) * aci_days, days)
+    base = tier.functioning
+    if signature_year and aci_days > 0:
+        base = tier.startup_functioning if tier.startup_functioning is not None else tier.functioning
+        functioning = scaled(base, 1 - reduction)
+    else:
+        functioning = scaled(base, (1 - reduction) * aci_days, days)
     lines: dict[Mission, MissionLine] = {}
     for mission in CONVENTIONAL:
         amounts = tier.missions.get(mission)
-        if amounts is None:
+        running = aci_days if mission_days is None else mission_days.get(mission)
+        if amounts is None or running is None:
             continue
+        if mission is Mission.CRISIS_RESPONSE and running > 0:
+            if crisis_first_year:
+                running = days  # the crisis plan's first year is paid in full
+            elif parameters.crisis_update_share is not None:
+                amounts = MissionAmounts(
+                    scaled(amounts.fixed, parameters.crisis_update_share),
+                    scaled(amounts.variable, parameters.crisis_update_share),
+                )
         if levers.variable_share is not None and amounts.variable > 0:
-            total = scaled(amounts.fixed + amounts.variable, aci_days, days)
-            variable = scaled(amounts.fixed + amounts.variable, levers.variable_share * aci_days, days)
+            total = scaled(amounts.fixed + amounts.variable, running, days)
+            variable = scaled(amounts.fixed + amounts.variable, levers.variable_share * running, days)
             fixed = total - variable
         else:
-            fixed = scaled(amounts.fixed, aci_days, days)
-            variable = scaled(amounts.variable, aci_days, days)
-        snp = scaled(tier.snp_compensation, aci_days, days) if mission is Mission.ACCESS_TO_CARE else ZERO
+            fixed = scaled(amounts.fixed, running, days)
+            variable = scaled(amounts.variable, running, days)
+        snp = scaled(tier.snp_compensation, running, days) if mission is Mission.ACCESS_TO_CARE else ZERO
         lines[mission] = MissionLine(mission, fixed, snp, variable, None, ZERO, ZERO)
     for move in moves:
         source, target = lines.get(move.from_mission), lines.get(move.to_mission)
@@ -157,7 +183,8 @@ def compute_envelope(
         population=population,
         maturity=maturity,
         aci_days=aci_days,
-        functioning_base=tier.functioning,
+        signature_year=signature_year,
+        functioning_base=base,
         functioning_reduction=reduction,
         functioning=functioning,
         lines=tuple(lines.values()),

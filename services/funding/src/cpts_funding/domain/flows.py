@@ -9,7 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from cpts_funding.domain.categories import FunderCategory
-from cpts_funding.domain.missions import CONVENTIONAL, Mission, Part
+from cpts_funding.domain.missions import Part
+from cpts_kit.missions import CONVENTIONAL, Mission
 
 
 class FlowKind(StrEnum):

@@ -11,7 +11,7 @@ from enum import StrEnum
 from cpts_funding.domain.amounts import scaled
 from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.levers import PolicyLevers
-from cpts_funding.domain.missions import Mission
+from cpts_kit.missions import Mission
 
 
 class Reason(StrEnum):

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
-from cpts_funding.domain.missions import CONVENTIONAL, Mission
+from cpts_kit.missions import CONVENTIONAL, Mission
 
 DEFAULT_ADVANCE_SHARE = Decimal("0.75")
 
@@ -35,6 +35,10 @@ class TierAmounts:
     functioning: Decimal
     snp_compensation: Decimal
     missions: Mapping[Mission, MissionAmounts]
+    # Avenant 2: the start-up functioning credits of the signature year (+75 %), and the lump
+    # sum paid when the lettre d'intention is validated, before the contract. None: not in the text.
+    startup_functioning: Decimal | None = None
+    intention_letter_lump_sum: Decimal | None = None
 
     @property
     def ceiling(self) -> Decimal:
@@ -58,6 +62,9 @@ class AciParameters:
     builtin: bool = False
     order: int = 0  # load order, to break ties between versions with the same effective date
     created_by: str | None = None
+    # Avenant 2: the crisis mission is paid in full its first year, then this share for the
+    # yearly updates of the crisis plan. None: the same amount every year.
+    crisis_update_share: Decimal | None = None
 
     def tier_for(self, population: int) -> TierAmounts:
         """The tier whose population floor is the highest one at or below ``population``."""
@@ -79,6 +86,12 @@ def in_force(versions: Sequence[AciParameters], year: int) -> AciParameters | No
     return max(candidates, key=lambda v: (v.effective_from, v.order))
 
 
+def in_force_on(versions: Sequence[AciParameters], on: date) -> AciParameters | None:
+    """The version in force on a date (the lettre d'intention lump sum is paid on a date)."""
+    candidates = [v for v in versions if v.effective_from <= on]
+    return max(candidates, key=lambda v: (v.effective_from, v.order)) if candidates else None
+
+
 def parameter_problems(tiers: Sequence[TierAmounts], advance_share: Decimal) -> list[tuple[str, str]]:
     """(field, message) for each inconsistency of a new version; empty when it is sound."""
     problems: list[tuple[str, str]] = []
@@ -95,6 +108,7 @@ def parameter_problems(tiers: Sequence[TierAmounts], advance_share: Decimal) -> 
             if mission not in CONVENTIONAL:
                 problems.append((f"tiers.{index}.missions", f"{mission.value} is not a conventional mission"))
         amounts = [tier.functioning, tier.snp_compensation]
+        amounts += [a for a in (tier.startup_functioning, tier.intention_letter_lump_sum) if a is not None]
         amounts += [a for m in tier.missions.values() for a in (m.fixed, m.variable)]
         if any(a < 0 for a in amounts):
             problems.append((f"tiers.{index}", "amounts are zero or positive"))

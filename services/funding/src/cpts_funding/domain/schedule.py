@@ -15,6 +15,7 @@ rest).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,7 +24,8 @@ from enum import StrEnum
 from cpts_funding.domain.amounts import split_share
 from cpts_funding.domain.eligibility import contract_anniversary
 from cpts_funding.domain.envelope import Envelope
-from cpts_funding.domain.missions import Mission, Part
+from cpts_funding.domain.missions import Part
+from cpts_kit.missions import Mission
 
 
 class Instalment(StrEnum):
@@ -42,8 +44,12 @@ class Due:
     amount: Decimal
 
 
-def payment_schedule(envelope: Envelope, signed_on: date | None) -> list[Due]:
-    """The instalments of ``envelope`` (zero amounts left out), by date, functioning first."""
+def payment_schedule(
+    envelope: Envelope, signed_on: date | None, mission_starts: Mapping[Mission, date] | None = None
+) -> list[Due]:
+    """The instalments of ``envelope`` (zero amounts left out), by date, functioning first. A
+    mission of the contract that starts later than the signature (or the anniversary) has its
+    fixed part's advance due at its start."""
     year = envelope.year
     if signed_on is None or signed_on.year > year or not envelope.eligible:
         return []
@@ -60,7 +66,9 @@ def payment_schedule(envelope: Envelope, signed_on: date | None) -> list[Due]:
         dues.append(Due(next_anniversary, Mission.FUNCTIONING, Part.NOT_APPLICABLE, Instalment.BALANCE, balance))
     for line in envelope.lines:
         advance, balance = split_share(line.fixed + line.snp_compensation, share)
-        dues.append(Due(start, line.mission, Part.FIXED, Instalment.ADVANCE, advance))
+        starts_on = (mission_starts or {}).get(line.mission)
+        due_on = starts_on if starts_on is not None and start < starts_on < next_anniversary else start
+        dues.append(Due(due_on, line.mission, Part.FIXED, Instalment.ADVANCE, advance))
         dues.append(Due(next_anniversary, line.mission, Part.FIXED, Instalment.BALANCE, balance))
         dues.append(
             Due(next_anniversary, line.mission, Part.VARIABLE, Instalment.AFTER_ASSESSMENT, line.variable_earned)

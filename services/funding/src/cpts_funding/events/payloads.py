@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.flows import FlowKind
-from cpts_funding.domain.missions import Mission, Part
+from cpts_funding.domain.missions import Part
 from cpts_kit.events import EventPayload
+from cpts_kit.missions import Mission
 from cpts_kit.money import Money
 
 
@@ -35,6 +36,11 @@ class FlowData(EventPayload):
     date: dt.date
     funder_reference: str
     reverses: str | None = Field(description="The flow this one reverses (a correction), if any")
+    aci_basis: str | None = Field(
+        None,
+        description="ACI money to a CPTS not aci_signed on the flow's date: the exception that allows it "
+        "(intention_letter_lump_sum, balance_under_contract)",
+    )
 
 
 class AllocationNotified(FlowData):
@@ -135,6 +141,47 @@ class ReallocationDecided(EventPayload):
     reason: str
 
 
+class OverMaximum(EventPayload):
+    """The ACI money paid to a CPTS for a year went above its envelope's maximum."""
+
+    event_type: ClassVar[str] = "fr.cpts.funding.envelope.over_maximum.v1"
+    cpts_id: str
+    region: str
+    departement: str
+    year: int
+    maximum: Money
+    paid: Money = Field(description="ACI money paid for the year, net of recoveries")
+    excess: Money = Field(description="paid - maximum")
+    flow_ids: list[str] = Field(description="The year's ACI payments, in recording order")
+
+
+class ReductionStepData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_maturity: int
+    reduction: str = Field(description="Share (0-1, four decimals)")
+
+
+class LeversData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    functioning_reduction: list[ReductionStepData]
+    variable_share: str | None = Field(description="Share (0-1, four decimals)")
+    fungibility_share: str | None = Field(description="Share (0-1, four decimals)")
+    fungibility_national_cap: Money | None
+
+
+class PolicyVersioned(EventPayload):
+    """A year's policy levers changed: a new version, with its author and reason."""
+
+    event_type: ClassVar[str] = "fr.cpts.funding.policy.versioned.v1"
+    year: int
+    version: int
+    author: str
+    reason: str
+    levers: LeversData
+
+
 ALL_PAYLOADS: list[type[EventPayload]] = [
     AllocationNotified,
     PaymentRecorded,
@@ -142,4 +189,6 @@ ALL_PAYLOADS: list[type[EventPayload]] = [
     DeclarationSubmitted,
     EnvelopeComputed,
     ReallocationDecided,
+    OverMaximum,
+    PolicyVersioned,
 ]

@@ -13,8 +13,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from cpts_funding.domain.missions import Mission
 from cpts_funding.domain.parameters import AciParameters, MissionAmounts, TierAmounts
+from cpts_kit.missions import Mission
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ def parameters_from_json(data: dict[str, Any], *, builtin: bool, order: int) -> 
                 Mission(name): MissionAmounts(Decimal(a["fixed"]), Decimal(a["variable"]))
                 for name, a in t["missions"].items()
             },
+            startup_functioning=_optional(t.get("startup_functioning")),
+            intention_letter_lump_sum=_optional(t.get("intention_letter_lump_sum")),
         )
         for t in data["tiers"]
     )
@@ -64,7 +66,12 @@ def parameters_from_json(data: dict[str, Any], *, builtin: bool, order: int) -> 
         advance_share=Decimal(data.get("advance_share", "0.75")),
         builtin=builtin,
         order=order,
+        crisis_update_share=_optional(data.get("crisis_update_share")),
     )
+
+
+def _optional(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -13,10 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cpts_funding.domain.eligibility import StatusPeriod, aci_days, maturity
 from cpts_funding.domain.envelope import Envelope, Move, compute_envelope
 from cpts_funding.domain.levers import PolicyLevers, ReductionStep, neutral
-from cpts_funding.domain.missions import Mission
 from cpts_funding.domain.parameters import AciParameters, MissionAmounts, TierAmounts, in_force
 from cpts_funding.refdata import builtin_parameters
-from cpts_funding.storage.models import Achievement, AciVersion, PolicyYear, Reallocation, RegistryCpts, RegistryStatus
+from cpts_funding.storage.models import (
+    Achievement,
+    AciVersion,
+    ContractMission,
+    PolicyYear,
+    Reallocation,
+    RegistryCpts,
+    RegistryStatus,
+)
+from cpts_kit.missions import Mission
 
 # Above this many CPTS, load every row rather than a long IN list.
 IN_LIST_LIMIT = 500
@@ -37,12 +46,15 @@ def version_from_row(row: AciVersion) -> AciParameters:
                 functioning=t.functioning,
                 snp_compensation=t.snp_compensation,
                 missions={Mission(m.mission): MissionAmounts(m.fixed, m.variable) for m in t.missions},
+                startup_functioning=t.startup_functioning,
+                intention_letter_lump_sum=t.intention_letter_lump_sum,
             )
             for t in row.tiers
         ),
         builtin=False,
         order=row.seq,
         created_by=row.created_by,
+        crisis_update_share=row.crisis_update_share,
     )
 
 
@@ -75,23 +87,54 @@ class EnvelopeInputs:
     histories: dict[str, list[StatusPeriod]] = field(default_factory=dict)
     achievements: dict[tuple[str, int], dict[Mission, Decimal]] = field(default_factory=dict)
     moves: dict[tuple[str, int], list[Move]] = field(default_factory=dict)
+    contracts: dict[str, dict[Mission, date]] = field(default_factory=dict)
 
-    def envelope(self, cpts: RegistryCpts, year: int) -> Envelope | None:
-        """None when no parameter version is in force for the year."""
-        parameters = in_force(self.versions, year)
+    def envelope(
+        self,
+        cpts: RegistryCpts,
+        year: int,
+        *,
+        versions: list[AciParameters] | None = None,
+        levers: PolicyLevers | None = None,
+    ) -> Envelope | None:
+        """None when no parameter version is in force for the year. ``versions`` and ``levers``
+        replace the stored ones (the what-if simulator)."""
+        versions = versions if versions is not None else self.versions
+        parameters = in_force(versions, year)
         if parameters is None:
             return None
         history = self.histories.get(cpts.cpts_id, [])
+        contract = self.contracts.get(cpts.cpts_id)
+        mission_days = (
+            {mission: aci_days(history, year, since=start) for mission, start in contract.items()} if contract else None
+        )
+        signed = cpts.aci_signed_on
+        crisis_since = (contract or {}).get(Mission.CRISIS_RESPONSE) or signed
+        crisis_version = crisis_introduced(versions)
+        crisis_first_year = (
+            crisis_since is not None
+            and crisis_version is not None
+            and year == max(crisis_since.year, crisis_version.year)
+        )
         return compute_envelope(
             year=year,
             parameters=parameters,
             population=cpts.population,
-            maturity=maturity(cpts.aci_signed_on, year),
+            maturity=maturity(signed, year),
             aci_days=aci_days(history, year),
-            levers=self.levers.get(year) or neutral(year),
+            levers=levers or self.levers.get(year) or neutral(year),
             achievements=self.achievements.get((cpts.cpts_id, year)),
             moves=self.moves.get((cpts.cpts_id, year), []),
+            mission_days=mission_days,
+            signature_year=signed is not None and signed.year == year,
+            crisis_first_year=crisis_first_year,
         )
+
+
+def crisis_introduced(versions: Sequence[AciParameters]) -> date | None:
+    """When the crisis mission entered the parameters (avenant 2), if it did."""
+    dates = [v.effective_from for v in versions if any(Mission.CRISIS_RESPONSE in t.missions for t in v.tiers)]
+    return min(dates) if dates else None
 
 
 async def load_inputs(
@@ -121,6 +164,12 @@ async def load_inputs(
         if wanted is None or achievement.cpts_id in wanted:
             key = (achievement.cpts_id, achievement.year)
             inputs.achievements.setdefault(key, {})[Mission(achievement.mission)] = achievement.rate
+    contract_query = select(ContractMission)
+    if narrow and cpts_ids is not None:
+        contract_query = contract_query.where(ContractMission.cpts_id.in_(cpts_ids))
+    for mission in await session.scalars(contract_query):
+        if wanted is None or mission.cpts_id in wanted:
+            inputs.contracts.setdefault(mission.cpts_id, {})[Mission(mission.mission)] = mission.starts_on
     for move in await session.scalars(move_query):
         if wanted is None or move.cpts_id in wanted:
             inputs.moves.setdefault((move.cpts_id, move.year), []).append(

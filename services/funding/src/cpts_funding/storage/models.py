@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +72,9 @@ class Funder(Base):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(40), index=True)
     siren: Mapped[str | None] = mapped_column(String(9), unique=True)
+    # A territorial funder (a collectivité) names its region and/or département; national: none.
+    region: Mapped[str | None] = mapped_column(String(3))
+    departement: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
 
@@ -97,6 +101,7 @@ class Flow(Base):
     flow_date: Mapped[date] = mapped_column(Date)
     funder_reference: Mapped[str] = mapped_column(String(100))
     reverses: Mapped[str | None] = mapped_column(String(36), unique=True)
+    aci_basis: Mapped[str | None] = mapped_column(String(40))  # an exception to the signatories-only rule
     note: Mapped[str | None] = mapped_column(String(500))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(200))
@@ -148,6 +153,7 @@ class AciVersion(Base):
     illustrative: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(500))
     advance_share: Mapped[Decimal] = mapped_column(RateColumn)
+    crisis_update_share: Mapped[Decimal | None] = mapped_column(RateColumn)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
 
@@ -166,6 +172,8 @@ class AciTier(Base):
     min_population: Mapped[int] = mapped_column(Integer)
     functioning: Mapped[Decimal] = mapped_column(MoneyColumn)
     snp_compensation: Mapped[Decimal] = mapped_column(MoneyColumn)
+    startup_functioning: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    intention_letter_lump_sum: Mapped[Decimal | None] = mapped_column(MoneyColumn)
 
     missions: Mapped[list[AciMissionAmount]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -196,6 +204,7 @@ class PolicyYear(Base):
     variable_share: Mapped[Decimal | None] = mapped_column(RateColumn)
     fungibility_share: Mapped[Decimal | None] = mapped_column(RateColumn)
     fungibility_national_cap: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200))
 
@@ -221,6 +230,9 @@ class Achievement(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     mission: Mapped[str] = mapped_column(String(40), primary_key=True)
     rate: Mapped[Decimal] = mapped_column(RateColumn)
+    # "indicators" (a validated dialogue, from the indicators service's events) or "override"
+    # (an administrator through PUT /v1/cpts/{id}/achievements/{year}).
+    source: Mapped[str] = mapped_column(String(20), default="override", server_default="override")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(200))
 
@@ -243,3 +255,43 @@ class Reallocation(Base):
     reason: Mapped[str] = mapped_column(String(500))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     requested_by: Mapped[str] = mapped_column(String(200))
+
+
+class PolicyVersion(Base):
+    """Each change of a year's levers, kept: who, when, why, and the levers (JSON)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    levers: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContractMission(Base):
+    """A mission of a CPTS's ACI contract and the date it starts (optional missions by choice)."""
+
+    __tablename__ = "contract_missions"
+
+    cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mission: Mapped[str] = mapped_column(String(40), primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Spending(Base):
+    """Actual spending per mission, from the documents service's spending statements (the
+    latest statement of a CPTS-year replaces the previous one)."""
+
+    __tablename__ = "spending"
+
+    cpts_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    mission: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn)
+    document_id: Mapped[str] = mapped_column(String(64))

@@ -11,18 +11,19 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding import views
-from cpts_funding.api import schemas
 from cpts_funding.domain import overlaps as overlap_rules
-from cpts_funding.domain.amounts import ZERO
+from cpts_funding.domain.amounts import ZERO, KeyAmount, by_key
 from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.domain.envelope import Envelope
 from cpts_funding.domain.flows import FlowKind
-from cpts_funding.domain.missions import Mission
-from cpts_funding.queries import kind_cents, paid_cents, scope
+from cpts_funding.domain.levers import PolicyLevers
+from cpts_funding.domain.parameters import AciParameters
+from cpts_funding.queries import envelope_money, kind_cents, paid_cents, scope
 from cpts_funding.refdata import territories
 from cpts_funding.storage.inputs import load_inputs
 from cpts_funding.storage.models import Flow, RegistryCpts
 from cpts_kit.auth import Principal, Role
+from cpts_kit.missions import Mission
 from cpts_kit.money import CENT, from_cents, sum_cents
 from cpts_kit.problems import Problem, not_found
 
@@ -30,11 +31,62 @@ FIRST_YEAR = 2019  # the ACI came into force in August 2019
 
 
 @dataclass(frozen=True)
+class Scope:
+    level: str
+    code: str | None
+    name: str
+
+
+@dataclass(frozen=True)
 class Where:
     """The territory asked for, already checked against the caller's."""
 
-    scope: schemas.Scope
+    scope: Scope
     condition: ColumnElement[bool]
+
+
+@dataclass(frozen=True)
+class EnvelopesVsPaid:
+    signatories: int
+    maximum: Decimal
+    theoretical: Decimal
+    paid: Decimal
+    by_mission: list[KeyAmount]
+    illustrative: bool
+    over_maximum: int  # CPTS-years paid above their maximum
+    excess: Decimal  # what was paid above the maxima
+
+
+@dataclass(frozen=True)
+class FundingAnalytics:
+    scope: Scope
+    years: list[int]
+    funder_category: FunderCategory | None
+    total: Decimal
+    allocated: Decimal
+    recovered: Decimal
+    cpts_funded: int
+    population: int
+    per_capita: Decimal
+    by_funder_category: list[KeyAmount]
+    by_mission: list[KeyAmount]
+    by_part: list[KeyAmount]
+    by_year: list[KeyAmount]
+    aci_envelopes: EnvelopesVsPaid
+
+
+@dataclass(frozen=True)
+class OverlapRow:
+    cpts_id: str
+    cpts_name: str
+    region: str
+    departement: str
+    fiscal_year: int
+    mission: Mission
+    aci_allocated: Decimal
+    aci_paid: Decimal
+    fir_allocated: Decimal
+    fir_paid: Decimal
 
 
 def resolve_territory(
@@ -45,9 +97,7 @@ def resolve_territory(
         raise Problem(422, "Give at most one of region, departement and cpts", type_="/problems/validation-error")
     ref = territories()
     if cpts is not None:
-        return Where(
-            schemas.Scope(level="cpts", code=cpts.cpts_id, name=cpts.name), RegistryCpts.cpts_id == cpts.cpts_id
-        )
+        return Where(Scope(level="cpts", code=cpts.cpts_id, name=cpts.name), RegistryCpts.cpts_id == cpts.cpts_id)
     if departement is not None:
         found = ref.departements.get(departement)
         sees = found is not None and (
@@ -58,24 +108,24 @@ def resolve_territory(
         if not sees or found is None:
             raise not_found("Département", departement)
         return Where(
-            schemas.Scope(level="departement", code=departement, name=found[0]),
+            Scope(level="departement", code=departement, name=found[0]),
             RegistryCpts.departement == departement,
         )
     if region is not None:
         name = ref.regions.get(region)
         if name is None or not (principal.is_national or (principal.role is Role.ARS and principal.region == region)):
             raise not_found("Region", region)
-        return Where(schemas.Scope(level="region", code=region, name=name), RegistryCpts.region == region)
+        return Where(Scope(level="region", code=region, name=name), RegistryCpts.region == region)
     if principal.is_national:
-        return Where(schemas.Scope(level="nation", code=None, name="France"), true())
+        return Where(Scope(level="nation", code=None, name="France"), true())
     if principal.role is Role.ARS and principal.region:
         name = ref.regions.get(principal.region, principal.region)
-        return Where(schemas.Scope(level="region", code=principal.region, name=name), true())
+        return Where(Scope(level="region", code=principal.region, name=name), true())
     if principal.role is Role.CPAM:
         codes = sorted(principal.departements)
         names = ", ".join(ref.departements.get(c, (c, ""))[0] for c in codes)
-        return Where(schemas.Scope(level="departements", code=",".join(codes), name=names), true())
-    return Where(schemas.Scope(level="cpts", code=principal.cpts_id, name=""), true())  # not projected yet
+        return Where(Scope(level="departements", code=",".join(codes), name=names), true())
+    return Where(Scope(level="cpts", code=principal.cpts_id, name=""), true())  # not projected yet
 
 
 def years_of(year: int | None, year_from: int | None, year_to: int | None, today: date) -> list[int]:
@@ -98,7 +148,7 @@ async def funding_analytics(
     where: Where,
     years: list[int],
     category: FunderCategory | None,
-) -> schemas.FundingAnalytics:
+) -> FundingAnalytics:
     conditions = [
         scope(principal),
         where.condition,
@@ -122,7 +172,7 @@ async def funding_analytics(
         )
     ).one()
     total, allocated, recovered = (from_cents(v) for v in totals)
-    breakdowns: dict[str, list[schemas.KeyAmount]] = {}
+    breakdowns: dict[str, list[KeyAmount]] = {}
     columns: dict[str, ColumnElement[str] | ColumnElement[int]] = {
         "category": Flow.funder_category.expression,
         "mission": Flow.mission.expression,
@@ -136,7 +186,7 @@ async def funding_analytics(
             .where(*conditions)
             .group_by(column)
         )
-        breakdowns[name] = views.by_key([(str(key), from_cents(cents)) for key, cents in rows])
+        breakdowns[name] = by_key([(str(key), from_cents(cents)) for key, cents in rows])
     funded = (
         select(Flow.cpts_id)
         .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
@@ -153,7 +203,7 @@ async def funding_analytics(
     )
     per_capita = (total / population).quantize(CENT, rounding=ROUND_HALF_EVEN) if population else ZERO
     envelopes = await envelopes_vs_paid(session, principal, where, years)
-    return schemas.FundingAnalytics(
+    return FundingAnalytics(
         scope=where.scope,
         years=years,
         funder_category=category,
@@ -171,61 +221,95 @@ async def funding_analytics(
     )
 
 
-async def envelopes_vs_paid(
-    session: AsyncSession, principal: Principal, where: Where, years: list[int]
-) -> schemas.EnvelopesVsPaid:
-    """The ACI envelopes of the signatories in the territory, against the ACI money paid."""
+async def signatory_envelopes(
+    session: AsyncSession,
+    principal: Principal,
+    where: Where,
+    years: list[int],
+    *,
+    versions: list[AciParameters] | None = None,
+    levers: dict[int, PolicyLevers] | None = None,
+) -> list[tuple[RegistryCpts, Envelope]]:
+    """The ACI envelopes of the signatories in the territory for the years (those with at least
+    one day under the ACI). ``versions``/``levers`` replace the stored ones (the simulator):
+    the analytics and the simulator compute through this one function."""
     signatories = (
         await session.scalars(
-            select(RegistryCpts).where(
+            select(RegistryCpts)
+            .where(
                 scope(principal),
                 where.condition,
                 RegistryCpts.aci_signed_on.is_not(None),
                 RegistryCpts.aci_signed_on <= date(years[-1], 12, 31),
             )
+            .order_by(RegistryCpts.cpts_id)
         )
     ).all()
     inputs = await load_inputs(session, years, [c.cpts_id for c in signatories])
-    maximum = theoretical = ZERO
+    found = []
+    for cpts in signatories:
+        for year in years:
+            envelope = inputs.envelope(cpts, year, versions=versions, levers=(levers or {}).get(year))
+            if envelope is not None and envelope.eligible:
+                found.append((cpts, envelope))
+    return found
+
+
+async def aci_paid_by_cpts_year(
+    session: AsyncSession, principal: Principal, where: Where, years: list[int]
+) -> dict[tuple[str, int], Decimal]:
+    rows = await session.execute(
+        select(Flow.cpts_id, Flow.fiscal_year, sum_cents(paid_cents()))
+        .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
+        .where(
+            scope(principal),
+            where.condition,
+            Flow.funder_category == FunderCategory.ACI.value,
+            and_(Flow.fiscal_year >= years[0], Flow.fiscal_year <= years[-1]),
+            envelope_money(),
+        )
+        .group_by(Flow.cpts_id, Flow.fiscal_year)
+    )
+    return {(cpts_id, int(year)): from_cents(cents) for cpts_id, year, cents in rows}
+
+
+async def envelopes_vs_paid(
+    session: AsyncSession, principal: Principal, where: Where, years: list[int]
+) -> EnvelopesVsPaid:
+    """The ACI envelopes of the signatories in the territory, against the ACI money paid, and
+    the CPTS-years paid above their maximum."""
+    maximum = theoretical = excess = ZERO
     by_mission: list[tuple[str, Decimal]] = []
     counted: set[str] = set()
     illustrative = False
-    for cpts in signatories:
-        for year in years:
-            envelope = inputs.envelope(cpts, year)
-            if envelope is None or not envelope.eligible:
-                continue
-            counted.add(cpts.cpts_id)
-            illustrative = illustrative or envelope.parameters.illustrative
-            maximum += envelope.maximum
-            theoretical += envelope.theoretical
-            by_mission.append((Mission.FUNCTIONING.value, envelope.functioning))
-            by_mission += [(line.mission.value, line.theoretical) for line in envelope.lines]
-    paid = from_cents(
-        await session.scalar(
-            select(sum_cents(paid_cents()))
-            .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
-            .where(
-                scope(principal),
-                where.condition,
-                Flow.funder_category == FunderCategory.ACI.value,
-                and_(Flow.fiscal_year >= years[0], Flow.fiscal_year <= years[-1]),
-            )
-        )
-    )
-    return schemas.EnvelopesVsPaid(
+    over = 0
+    paid_by = await aci_paid_by_cpts_year(session, principal, where, years)
+    for cpts, envelope in await signatory_envelopes(session, principal, where, years):
+        counted.add(cpts.cpts_id)
+        illustrative = illustrative or envelope.parameters.illustrative
+        maximum += envelope.maximum
+        theoretical += envelope.theoretical
+        by_mission.append((Mission.FUNCTIONING.value, envelope.functioning))
+        by_mission += [(line.mission.value, line.theoretical) for line in envelope.lines]
+        paid_here = paid_by.get((cpts.cpts_id, envelope.year), ZERO)
+        if paid_here > envelope.maximum:
+            over += 1
+            excess += paid_here - envelope.maximum
+    return EnvelopesVsPaid(
         signatories=len(counted),
         maximum=maximum,
         theoretical=theoretical,
-        paid=paid,
-        by_mission=views.by_key(by_mission),
+        paid=sum(paid_by.values(), ZERO),
+        by_mission=by_key(by_mission),
         illustrative=illustrative,
+        over_maximum=over,
+        excess=excess,
     )
 
 
 async def overlap_report(
     session: AsyncSession, principal: Principal, where: Where, years: list[int]
-) -> list[schemas.OverlapView]:
+) -> list[OverlapRow]:
     rows = await session.execute(
         select(
             Flow.cpts_id,
@@ -241,6 +325,9 @@ async def overlap_report(
             where.condition,
             Flow.funder_category.in_([FunderCategory.ACI.value, FunderCategory.FIR.value]),
             and_(Flow.fiscal_year >= years[0], Flow.fiscal_year <= years[-1]),
+            # FIR start-up money before the signature is the intended sequence, not an overlap.
+            RegistryCpts.aci_signed_on.is_not(None),
+            Flow.flow_date >= RegistryCpts.aci_signed_on,
         )
         .group_by(Flow.cpts_id, Flow.fiscal_year, Flow.mission, Flow.funder_category)
     )
@@ -260,7 +347,7 @@ async def overlap_report(
         )
     }
     return [
-        schemas.OverlapView(
+        OverlapRow(
             cpts_id=o.cpts_id,
             cpts_name=names[o.cpts_id].name,
             region=names[o.cpts_id].region,

@@ -1,5 +1,6 @@
 """CSV export of the flows for analysts, streamed: rows are read in batches (keyset on the
-recording order) and written as they come, never built in memory."""
+recording order) and written as they come, never built in memory. Every row goes through
+``cpts_kit.csvsafe.safe_row``: a funder named ``=HYPERLINK(...)`` reaches the spreadsheet as text."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cpts_funding.domain.amounts import cents
 from cpts_funding.queries import FlowFilters, flows_query
 from cpts_funding.storage.models import Flow
 from cpts_kit.auth import Principal
+from cpts_kit.csvsafe import safe_row
 from cpts_kit.db import Database
 
 BATCH = 1000
@@ -40,7 +42,7 @@ COLUMNS = (
 
 def _line(values: list[object]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerow(safe_row(values))
     return buffer.getvalue()
 
 
@@ -77,7 +79,7 @@ async def flow_rows(db: Database, principal: Principal, filters: FlowFilters) ->
                         flow.fiscal_year,
                         flow.mission,
                         flow.part,
-                        f"{cents(flow.amount):.2f}",
+                        cents(flow.amount),  # a Decimal: left as it is (a negative reversal stays a number)
                         flow.flow_date.isoformat(),
                         flow.funder_reference,
                         flow.recorded_at.isoformat(),
