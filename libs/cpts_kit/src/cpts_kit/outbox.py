@@ -4,12 +4,20 @@ A service writes its state change and the event in one transaction (:func:`enque
 relay publishes unsent events in order, records the partition and offset the broker gave each
 one, and keeps them: the outbox is the durable log the platform can replay from.
 
-Kafka offsets only grow. So the broker has lost what it was sent (the embedded broker keeps
-nothing across a restart; a topic can be deleted) when it hands out an offset not above one
-it handed out before: for an event, or for the heartbeat the relay sends to its own topic
-``cpts.<service>.relay`` at every check, which catches a reset while no event flows. At
-start, a missing heartbeat topic while events were recorded as sent means the same. The relay
-then republishes everything, in order; consumers' inboxes absorb the replay.
+Losing the broker's log (the embedded broker keeps nothing across a restart; a topic can be
+deleted): the relay checks, at every check, that the broker still holds the last event the
+outbox records as delivered in each partition, at its recorded offset. A topic missing, or
+with another partition count than configured (the broker auto-created it), or a partition
+that no longer holds that event means the broker lost events: the relay re-creates the topic,
+takes a fresh producer (fresh metadata) and republishes everything, in order. The decision
+is made from the database and the broker, not from one relay's memory, so a reset is
+republished once, whichever detector or relay sees it first. The relay then sends a
+heartbeat to ``cpts.<service>.relay``: its offset going back tells consumers of the reset.
+
+One active relay per topic: on PostgreSQL each batch and each check runs under a
+transaction-level advisory lock on the topic, so relays of several replicas take turns and a
+CPTS's events keep their order (a batch is acknowledged by the broker and recorded before the
+next relay selects). SQLite is the embedded, single-process mode: one process per database.
 """
 
 from __future__ import annotations
@@ -20,13 +28,13 @@ import logging
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Index, Integer, String, Text, func, select, update
+from sqlalchemy import Index, Integer, String, Text, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer, stop_client, topic_exists
-from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, is_sqlite, utcnow
+from cpts_kit.broker import ensure_topics, make_producer, read_at, stop_client
+from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
 
@@ -68,12 +76,27 @@ def enqueue(session: AsyncSession, settings: ServiceSettings, subject: str, payl
 async def mark_all_unsent(db: Database, topic: str) -> int:
     """The replay: every kept event of the topic will be published again, in order."""
     async with db.sessionmaker.begin() as session:
-        result = await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.topic == topic, OutboxEvent.sent_at.is_not(None))
-            .values(sent_at=None, partition=None, offset=None)
-        )
+        await _take_turn(session, topic, wait=True)
+        return await _mark_unsent(session, topic)
+
+
+async def _mark_unsent(session: AsyncSession, topic: str) -> int:
+    result = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.topic == topic, OutboxEvent.sent_at.is_not(None))
+        .values(sent_at=None, partition=None, offset=None)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _take_turn(session: AsyncSession, topic: str, *, wait: bool = False) -> bool:
+    """The topic's advisory lock, until the transaction ends (PostgreSQL; SQLite has one
+    process per database and serialises writers anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    taken = await session.scalar(text(f"SELECT {function}(hashtext(:name))"), {"name": f"cpts.outbox:{topic}"})
+    return wait or bool(taken)
 
 
 class OutboxRelay:
@@ -83,9 +106,9 @@ class OutboxRelay:
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
         self._last_check = 0.0
-        self._last_heartbeat: int | None = None
         self._ends: dict[int, int] | None = None
         self.connected = False
+        self.resets = 0  # broker resets this relay republished after
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -109,20 +132,21 @@ class OutboxRelay:
     async def run_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
         await self._refresh_backlog_metrics()  # first, so the backlog shows while the broker is down
-        producer = await self._ensure_producer()
         loop = asyncio.get_running_loop()
-        if loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
+        if self._producer is None or loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
             await self.check_broker()
             self._last_check = loop.time()
+        producer = await self._ensure_producer()
         async with self.db.sessionmaker() as session:
+            if not await _take_turn(session, self.topic):
+                await session.rollback()  # another replica's relay is publishing this topic
+                return 0
             query = (
                 select(OutboxEvent)
                 .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
                 .order_by(OutboxEvent.seq)
                 .limit(self.settings.relay_batch_size)
             )
-            if not is_sqlite(self.db.url):
-                query = query.with_for_update(skip_locked=True)
             batch = list((await session.scalars(query)).all())
             if not batch:
                 await session.rollback()
@@ -143,37 +167,66 @@ class OutboxRelay:
         for ev in batch:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, ev.type).inc()
         if any(md.offset < known.get(md.partition, 0) for md in placed):
-            await self._republish("the broker handed out offsets it had already given")
+            # Offsets only grow: the broker was probably reset. The check decides, now.
+            self._ends = None
+            self._last_check = 0.0
         else:
             for md in placed:
                 known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
         return len(batch)
 
     async def check_broker(self) -> bool:
-        """Send a heartbeat; republish everything if the broker shows it lost its logs."""
-        producer = await self._ensure_producer()
-        heartbeat_topic = self.settings.heartbeat_topic
+        """Make sure the topics are there as configured and the broker still holds what the
+        outbox says it delivered; republish everything if not. Then send the heartbeat.
+        Returns whether a reset was found (and republished)."""
+        settings = self.settings
         lost = ""
-        if self._last_heartbeat is None and not await topic_exists(self.settings, heartbeat_topic):
-            async with self.db.sessionmaker() as session:
-                if await self._known_ends(session):
-                    lost = "its heartbeat topic is gone while events were recorded as sent"
+        async with self.db.sessionmaker() as session:
+            if not await _take_turn(session, self.topic):
+                await session.rollback()
+                return False  # the active relay checks
+            await ensure_topics(settings, [settings.dlq_topic])  # dead letters are never deleted
             # Heartbeats matter for a few seconds only: keep them a day.
-            await ensure_topics(self.settings, [heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"})
-        # Always partition 0, whatever partition count an auto-created topic got.
-        placed = await producer.send_and_wait(heartbeat_topic, b"", partition=0)
-        if self._last_heartbeat is not None and placed.offset <= self._last_heartbeat:
-            lost = f"the heartbeat offset went back from {self._last_heartbeat} to {placed.offset}"
-        self._last_heartbeat = placed.offset
-        if lost:
-            await self._republish(lost)
+            await ensure_topics(
+                settings, [settings.heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"}, repair=True
+            )
+            recorded = await self._recorded_ends(session)
+            created = await ensure_topics(settings, [self.topic], repair=True)
+            if created and recorded:
+                lost = "the topic was missing or had another partition count"
+            elif recorded:
+                lost = await self._missing_deliveries(session, recorded)
+            if lost:
+                count = await _mark_unsent(session, self.topic)
+                await session.commit()
+                self._ends = {}
+                self.resets += 1
+                metrics.BROKER_RESETS.labels(settings.service_name).inc()
+                log.warning("broker lost events on %s (%s): republishing %d", self.topic, lost, count)
+                await self._drop_producer()  # a new producer fetches the re-created topic's metadata
+            else:
+                await session.rollback()
+                self._ends = recorded
+        producer = await self._ensure_producer()
+        # The beacon consumers watch; always partition 0 of a one-partition topic.
+        await producer.send_and_wait(settings.heartbeat_topic, b"", partition=0)
         return bool(lost)
 
-    async def _republish(self, why: str) -> None:
-        count = await mark_all_unsent(self.db, self.topic)
-        self._ends = {}
-        metrics.BROKER_RESETS.labels(self.settings.service_name).inc()
-        log.warning("broker lost events on %s (%s): republishing %d", self.topic, why, count)
+    async def _missing_deliveries(self, session: AsyncSession, recorded: dict[int, int]) -> str:
+        """Whether the broker still holds, in each partition, the last event recorded as
+        delivered there, at its recorded offset (what was lost, or "")."""
+        rows = await session.execute(
+            select(OutboxEvent.partition, OutboxEvent.body).where(
+                OutboxEvent.topic == self.topic,
+                or_(*(and_(OutboxEvent.partition == p, OutboxEvent.offset == n - 1) for p, n in recorded.items())),
+            )
+        )
+        expected = {partition: body.encode() for partition, body in rows if partition is not None}
+        held = await read_at(self.settings, self.topic, {p: recorded[p] - 1 for p in expected})
+        gone = sorted(p for p, value in held.items() if value != expected[p])
+        if not gone:
+            return ""
+        return f"partition {gone[0]} no longer holds offset {recorded[gone[0]] - 1} ({len(gone)} such)"
 
     async def _known_ends(self, session: AsyncSession) -> dict[int, int]:
         """Per partition, the offset after the last one the broker gave us: read from the
@@ -192,7 +245,6 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            await ensure_topics(self.settings, [self.topic, self.settings.dlq_topic])
             producer = make_producer(self.settings)
             try:
                 await producer.start()
@@ -200,7 +252,6 @@ class OutboxRelay:
                 await producer.stop()
                 raise
             self._producer = producer
-            self._last_check = 0.0
             self.connected = True
         return self._producer
 
@@ -210,18 +261,24 @@ class OutboxRelay:
             await stop_client(producer)
 
     async def _refresh_backlog_metrics(self) -> None:
-        async with self.db.sessionmaker() as session:
-            count, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(OutboxEvent.created_at)).where(
-                        OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None)
-                    )
-                )
-            ).one()
-        metrics.OUTBOX_BACKLOG.labels(self.settings.service_name).set(count or 0)
-        # min() keeps the column type, so ``oldest`` is an aware datetime on both backends.
+        count, oldest = await backlog(self.db, self.topic)
+        metrics.OUTBOX_BACKLOG.labels(self.settings.service_name).set(count)
         age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(age)
+
+
+async def backlog(db: Database, topic: str) -> tuple[int, datetime | None]:
+    """How many events wait to be published on the topic, and when the oldest was written."""
+    async with db.sessionmaker() as session:
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(OutboxEvent.created_at)).where(
+                    OutboxEvent.topic == topic, OutboxEvent.sent_at.is_(None)
+                )
+            )
+        ).one()
+    # min() keeps the column type, so ``oldest`` is an aware datetime on both backends.
+    return int(count or 0), oldest
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
