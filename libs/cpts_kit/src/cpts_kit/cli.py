@@ -121,7 +121,6 @@ def run(
     kit.state_dir.mkdir(parents=True, exist_ok=True)
     specs = service.discover()
     broker = None
-    stopping = _StopFlag()
     if embedded_broker:
         port = int(kit.kafka_bootstrap.rpartition(":")[2])
         broker = EmbeddedBroker(port, log_file=kit.state_dir / "broker.log")
@@ -150,7 +149,7 @@ def run(
         typer.echo("For an ARS (Corse):              cpts token --role ars --region 94")
         typer.echo("What runs, backlogs and lag:     cpts status")
         typer.echo("Ready. Ctrl-C stops everything.")
-        _supervise(children, broker, stopping)
+        _supervise(children, broker, _StopFlag())
     except KeyboardInterrupt:
         pass
     finally:
@@ -164,16 +163,17 @@ def run(
 
 
 class _StopFlag:
-    """Set by Ctrl-C or SIGTERM: the only ways the platform stops."""
+    """Set by Ctrl-C or SIGTERM (with ``signals``): the only ways the platform stops."""
 
-    def __init__(self) -> None:
+    def __init__(self, signals: bool = True) -> None:
         self.set = False
 
         def on_signal(signum: int, frame: object) -> None:
             self.set = True
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        if signals:
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
 
 
 class _Backoff:
@@ -198,16 +198,17 @@ class _Backoff:
 class _Child:
     """One service process (``cpts serve <name> --no-migrate``), its log appended to a file."""
 
-    def __init__(self, name: str, log_path: Path) -> None:
+    def __init__(self, name: str, log_path: Path, command: list[str] | None = None) -> None:
         self.name = name
         self.log_path = log_path
+        self.command = command or [sys.executable, "-m", "cpts_kit.cli", "serve", name, "--no-migrate"]
         self.process: subprocess.Popen[bytes] | None = None
         self.backoff = _Backoff()
 
     def start(self) -> None:
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cpts_kit.cli", "serve", self.name, "--no-migrate"],
+                self.command,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env=os.environ.copy(),
