@@ -73,6 +73,7 @@ class Platform:
     tmp: Path
     registry_db: str
     funding_db: str
+    tuned: bool = True  # short relay and check intervals (False: the shipped defaults)
     broker: EmbeddedBroker = field(init=False)
     processes: list[Process] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)  # CPTS id -> statuses reached (1..3)
@@ -81,7 +82,7 @@ class Platform:
     def __post_init__(self) -> None:
         self.broker = EmbeddedBroker(free_port(), log_file=self.tmp / "broker.log")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CPTS_")}
-        self.env |= TUNING | {
+        self.env |= (TUNING if self.tuned else {"CPTS_LOG_JSON": "false"}) | {
             "CPTS_STATE_DIR": str(self.tmp),
             "CPTS_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "CPTS_REGISTRY_DATABASE_URL": self.registry_db,

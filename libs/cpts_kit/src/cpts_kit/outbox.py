@@ -24,13 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Index, Integer, String, Text, and_, func, or_, select, text, update
+from sqlalchemy import Index, Integer, String, Table, Text, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cpts_kit import metrics
 from cpts_kit.broker import ensure_topics, make_producer, read_at, stop_client
@@ -57,9 +61,27 @@ class OutboxEvent(Base):
     offset: Mapped[int | None] = mapped_column(BigIntPK, nullable=True)
 
 
+# The relay of each topic running in this process, woken when a transaction that enqueued an
+# event commits (events written by another replica wait for the relay's next poll).
+_relays_awake: dict[str, asyncio.Event] = {}
+
+
+@functools.cache
+def _wake_relay(topic: str) -> Callable[[Session], None]:
+    def after_commit(session: Session) -> None:
+        awake = _relays_awake.get(topic)
+        if awake is not None:
+            awake.set()
+
+    return after_commit
+
+
 def enqueue(session: AsyncSession, settings: ServiceSettings, subject: str, payload: EventPayload) -> CloudEvent:
     """Add the event to the session: it commits (or not) with the state change."""
     event = CloudEvent.of(settings.event_source, subject, payload)
+    wake = _wake_relay(settings.topic)
+    if not sa_event.contains(session.sync_session, "after_commit", wake):
+        sa_event.listen(session.sync_session, "after_commit", wake, once=True)
     session.add(
         OutboxEvent(
             event_id=event.id,
@@ -106,9 +128,11 @@ class OutboxRelay:
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
         self._last_check = 0.0
+        self._last_gauges = -1.0
         self._ends: dict[int, int] | None = None
         self.connected = False
         self.resets = 0  # broker resets this relay republished after
+        self._awake = _relays_awake[self.topic] = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -117,7 +141,7 @@ class OutboxRelay:
                 published = await self.run_once()
                 backoff = 0.2
                 if published == 0:
-                    await _wait(stop, self.settings.relay_interval_seconds)
+                    await self._sleep(stop)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down, timeouts, database busy: retry with backoff
@@ -129,10 +153,22 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_seconds)
         await self._drop_producer()
 
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until the next poll, an event committed in this process, or ``stop``."""
+        waits = [asyncio.ensure_future(self._awake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.settings.relay_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
     async def run_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
-        await self._refresh_backlog_metrics()  # first, so the backlog shows while the broker is down
+        self._awake.clear()  # before the query: a commit from now on wakes the next sleep
         loop = asyncio.get_running_loop()
+        if loop.time() - self._last_gauges >= 1.0:  # first, so the backlog shows while the broker is down
+            self._last_gauges = loop.time()
+            await self._refresh_backlog_metrics()
         if self._producer is None or loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
             await self.check_broker()
             self._last_check = loop.time()
@@ -141,31 +177,36 @@ class OutboxRelay:
             if not await _take_turn(session, self.topic):
                 await session.rollback()  # another replica's relay is publishing this topic
                 return 0
+            # Plain rows, not ORM objects: the relay's throughput is mostly this loop's overhead.
             query = (
-                select(OutboxEvent)
+                select(OutboxEvent.seq, OutboxEvent.key, OutboxEvent.type, OutboxEvent.body)
                 .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
                 .order_by(OutboxEvent.seq)
                 .limit(self.settings.relay_batch_size)
             )
-            batch = list((await session.scalars(query)).all())
+            batch = list((await session.execute(query)).all())
             if not batch:
                 await session.rollback()
                 return 0
             known = await self._known_ends(session)
             # Send the batch pipelined; the producer keeps per-partition order.
-            futures = [await producer.send(self.topic, value=ev.body.encode(), key=ev.key.encode()) for ev in batch]
+            futures = [
+                await producer.send(self.topic, value=body.encode(), key=key.encode()) for _, key, _, body in batch
+            ]
             placed = await asyncio.gather(*futures)
-            sent_at = utcnow()
+            table = cast(Table, OutboxEvent.__table__)
             await session.execute(
-                update(OutboxEvent),
+                update(table)
+                .where(table.c.seq == bindparam("b_seq"))
+                .values(sent_at=utcnow(), partition=bindparam("b_partition"), offset=bindparam("b_offset")),
                 [
-                    {"seq": ev.seq, "sent_at": sent_at, "partition": md.partition, "offset": md.offset}
-                    for ev, md in zip(batch, placed, strict=True)
+                    {"b_seq": row.seq, "b_partition": md.partition, "b_offset": md.offset}
+                    for row, md in zip(batch, placed, strict=True)
                 ],
             )
             await session.commit()
-        for ev in batch:
-            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, ev.type).inc()
+        for row in batch:
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.type).inc()
         if any(md.offset < known.get(md.partition, 0) for md in placed):
             # Offsets only grow: the broker was probably reset. The check decides, now.
             self._ends = None

@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     kafka_request_timeout_ms: int = 5000
 
     relay_interval_seconds: float = 0.5
-    relay_batch_size: int = 200
+    relay_batch_size: int = 1000
     relay_max_backoff_seconds: float = 10.0
     # How often the relay checks that the broker still holds what was published.
     broker_check_interval_seconds: float = 5.0
