@@ -196,20 +196,10 @@ class Platform:
     # -- what funding applied ----------------------------------------------------------------
 
     async def funding_query(self, sql: str) -> list[Any]:
-        engine = create_async_engine(self.funding_db)
-        try:
-            async with engine.connect() as conn:
-                return list((await conn.execute(text(sql))).all())
-        finally:
-            await engine.dispose()
+        return await _query(self.funding_db, sql)
 
     async def registry_query(self, sql: str) -> list[Any]:
-        engine = create_async_engine(self.registry_db)
-        try:
-            async with engine.connect() as conn:
-                return list((await conn.execute(text(sql))).all())
-        finally:
-            await engine.dispose()
+        return await _query(self.registry_db, sql)
 
     async def applied(self) -> int:
         (row,) = await self.funding_query("SELECT count(*) FROM registry_status_history")
@@ -268,6 +258,15 @@ class Platform:
             cents = sum(int(f["amount"].replace(".", "")) for f in flows.json()["items"])
             assert flows.json()["total"] == len(self.written)
             assert cents == sum((1000 + n) * 100 + n % 100 for n in range(len(self.written)))
+
+
+async def _query(url: str, sql: str) -> list[Any]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(text(sql))).all())
+    finally:
+        await engine.dispose()
 
 
 async def keep_writing(platform: Platform, url: str, stop: asyncio.Event, pause: float = 0.02) -> int:

@@ -22,17 +22,6 @@ SUBJECTS = ["thing-a", "thing-b", "thing-a", "thing-c", "thing-b", "thing-a"]
 
 
 @pytest.fixture
-async def outbox_db(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture
 async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
     async with db.engine.begin() as conn:

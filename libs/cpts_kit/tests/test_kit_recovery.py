@@ -9,7 +9,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -46,17 +45,6 @@ async def auto_create(settings: ServiceSettings, topic: str) -> None:
             await asyncio.sleep(0.1)
     finally:
         await stop_client(consumer)
-
-
-@pytest.fixture
-async def outbox_db(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def test_only_repair_replaces_a_topic_the_broker_auto_created(broker: EmbeddedBroker, tmp_path: Path) -> None:
