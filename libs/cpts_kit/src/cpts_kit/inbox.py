@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import end_offsets, ensure_topics, make_producer, stop_client
+from cpts_kit.broker import ensure_topics, make_producer, stop_client
 from cpts_kit.db import Base, Database, UTCDateTime, utcnow
 from cpts_kit.events import CloudEvent
 from cpts_kit.outbox import _wait
@@ -82,6 +82,7 @@ class EventConsumer:
         self.handler = handler
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._probe: AIOKafkaConsumer | None = None  # reads the producing relays' heartbeat ends
         self._positions: dict[TopicPartition, int] = {}  # next offset to apply, per partition
         self._beacons: dict[str, int] = {}  # relay heartbeat topic -> its log end last seen
         self._last_check = 0.0
@@ -126,14 +127,26 @@ class EventConsumer:
         self._consumer.subscribe(pattern="^(" + "|".join(re.escape(t) for t in self.topics) + ")$")
         self._dlq = make_producer(self.settings)
         await self._dlq.start()
+        # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
+        # for a heartbeat's end is one round trip) and never names a topic the broker would
+        # then auto-create.
+        self._probe = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            metadata_max_age_ms=1000,
+            request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
+        )
+        await self._probe.start()
+        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
+        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
         self._positions = {}
         self._last_check = asyncio.get_running_loop().time()
 
     async def _stop(self) -> None:
-        for client in (self._consumer, self._dlq):
+        for client in (self._consumer, self._dlq, self._probe):
             if client is not None:
                 await stop_client(client)
-        self._consumer = self._dlq = None
+        self._consumer = self._dlq = self._probe = None
 
     async def _poll_until(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
@@ -178,17 +191,21 @@ class EventConsumer:
 
     async def _beacon_went_back(self) -> str:
         """Whether a producing relay's heartbeat offset went back (or its topic vanished)."""
+        assert self._probe is not None
         why = ""
         for topic in self.topics:
             beacon = heartbeat_topic_of(topic)
-            found = await end_offsets(self.settings, beacon)
             last = self._beacons.get(beacon)
-            if found is None:
+            if self._probe.partitions_for_topic(beacon) is None:
                 if last is not None:
                     why = why or f"the relay heartbeat topic {beacon} is gone"
                     self._beacons.pop(beacon)
                 continue
-            end = found.get(0, 0)
+            # Exact for heartbeats (one record per request; see broker.end_offsets). A topic
+            # gone since the last metadata refresh fails here: the consumer restarts, and the
+            # next check sees it gone.
+            tp = TopicPartition(beacon, 0)
+            end = int((await asyncio.wait_for(self._probe.end_offsets([tp]), 10))[tp])
             if last is not None and end < last:
                 why = why or f"the relay heartbeat on {beacon} went back from {last} to {end}"
             self._beacons[beacon] = end
