@@ -123,3 +123,27 @@ def test_cpts_run_restarts_a_dead_service_and_the_broker(
     assert f"broker restarted on {broker.bootstrap}" in err
     assert "shortlived exited with code 0; restarting in 0.5s" in err and "shortlived restarted" in err
     child.wait(5)
+
+
+async def test_a_round_pipelines_batches_in_order_on_postgresql(
+    outbox_db: Database, broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, broker.bootstrap, relay_batch_size=2)
+    subjects = ["a", "b", "a", "c", "b", "a", "a"]
+    async with outbox_db.sessionmaker.begin() as session:
+        events = [enqueue(session, settings, s, ThingHappened(thing_id=s, n=n)) for n, s in enumerate(subjects)]
+    relay = OutboxRelay(outbox_db, settings)
+    try:
+        rounds = [await relay.run_once() for _ in range(5)]
+    finally:
+        await relay._drop_producer()
+    # PostgreSQL: one round of up to five batches; SQLite: one batch per transaction.
+    assert rounds == ([7, 0, 0, 0, 0] if outbox_db.engine.dialect.name == "postgresql" else [2, 2, 2, 1, 0])
+    async with outbox_db.sessionmaker() as session:
+        rows = list((await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))).all())
+    assert [r.event_id for r in rows] == [e.id for e in events]
+    for subject in set(subjects):
+        places = [(r.partition, r.offset) for r in rows if r.key == subject]
+        assert len({p for p, _ in places}) == 1 and [o for _, o in places] == sorted(o for _, o in places)
+    held = await read_at(settings, settings.topic, {r.partition: r.offset for r in rows if r.partition is not None})
+    assert held == {r.partition: r.body.encode() for r in rows}  # each partition's last event, where recorded

@@ -26,11 +26,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import Index, Integer, String, Table, Text, and_, bindparam, func, or_, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cpts_kit import metrics
 from cpts_kit.broker import ensure_topics, make_producer, read_at, stop_client
-from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, utcnow
+from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, is_sqlite, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
 
@@ -121,6 +122,40 @@ async def _take_turn(session: AsyncSession, topic: str, *, wait: bool = False) -
     return wait or bool(taken)
 
 
+_RECORD_PLACED_POSTGRES = text(
+    'UPDATE outbox SET sent_at = :sent_at, "partition" = placed.partition, "offset" = placed.offset'
+    " FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), CAST(:offsets AS bigint[]))"
+    ' AS placed(seq, "partition", "offset") WHERE outbox.seq = placed.seq'
+)
+
+
+async def _record_placed(session: AsyncSession, seqs: list[int], placed: Sequence[RecordMetadata]) -> None:
+    """Where the broker put each event: one statement on PostgreSQL (a thousand single-row
+    updates cost the relay more than publishing), an executemany on SQLite (in-process)."""
+    sent_at = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _RECORD_PLACED_POSTGRES,
+            {
+                "sent_at": sent_at,
+                "seqs": seqs,
+                "partitions": [md.partition for md in placed],
+                "offsets": [md.offset for md in placed],
+            },
+        )
+        return
+    table = cast(Table, OutboxEvent.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.seq == bindparam("b_seq"))
+        .values(sent_at=sent_at, partition=bindparam("b_partition"), offset=bindparam("b_offset")),
+        [
+            {"b_seq": seq, "b_partition": md.partition, "b_offset": md.offset}
+            for seq, md in zip(seqs, placed, strict=True)
+        ],
+    )
+
+
 class OutboxRelay:
     def __init__(self, db: Database, settings: ServiceSettings) -> None:
         self.db = db
@@ -173,48 +208,58 @@ class OutboxRelay:
             await self.check_broker()
             self._last_check = loop.time()
         producer = await self._ensure_producer()
+        # On PostgreSQL a round pipelines several batches in one transaction (the next batch
+        # is read and sent while the broker acknowledges the previous one); on SQLite one
+        # batch per transaction, which holds the database's write lock.
+        rounds = 1 if is_sqlite(self.db.url) else max(1, self.settings.relay_batches_per_round)
+        published: list[tuple[Any, RecordMetadata]] = []
         async with self.db.sessionmaker() as session:
             if not await _take_turn(session, self.topic):
                 await session.rollback()  # another replica's relay is publishing this topic
                 return 0
-            # Plain rows, not ORM objects: the relay's throughput is mostly this loop's overhead.
-            query = (
-                select(OutboxEvent.seq, OutboxEvent.key, OutboxEvent.type, OutboxEvent.body)
-                .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
-                .order_by(OutboxEvent.seq)
-                .limit(self.settings.relay_batch_size)
-            )
-            batch = list((await session.execute(query)).all())
+            batch = await self._unsent(session, after=None)
             if not batch:
                 await session.rollback()
                 return 0
             known = await self._known_ends(session)
-            # Send the batch pipelined; the producer keeps per-partition order.
-            futures = [
-                await producer.send(self.topic, value=body.encode(), key=key.encode()) for _, key, _, body in batch
-            ]
-            placed = await asyncio.gather(*futures)
-            table = cast(Table, OutboxEvent.__table__)
-            await session.execute(
-                update(table)
-                .where(table.c.seq == bindparam("b_seq"))
-                .values(sent_at=utcnow(), partition=bindparam("b_partition"), offset=bindparam("b_offset")),
-                [
-                    {"b_seq": row.seq, "b_partition": md.partition, "b_offset": md.offset}
-                    for row, md in zip(batch, placed, strict=True)
-                ],
-            )
+            futures = await self._send(producer, batch)
+            for n in range(rounds):
+                following = await self._unsent(session, after=batch[-1].seq) if n + 1 < rounds else []
+                following_futures = await self._send(producer, following)
+                placed = await asyncio.gather(*futures)
+                await _record_placed(session, [row.seq for row in batch], placed)
+                published += zip(batch, placed, strict=True)
+                if not following:
+                    break
+                batch, futures = following, following_futures
             await session.commit()
-        for row in batch:
+        for row, _ in published:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.type).inc()
-        if any(md.offset < known.get(md.partition, 0) for md in placed):
+        if any(md.offset < known.get(md.partition, 0) for _, md in published):
             # Offsets only grow: the broker was probably reset. The check decides, now.
             self._ends = None
             self._last_check = 0.0
         else:
-            for md in placed:
+            for _, md in published:
                 known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
-        return len(batch)
+        return len(published)
+
+    async def _unsent(self, session: AsyncSession, after: int | None) -> list[Any]:
+        """The next batch to publish, in order. Plain rows, not ORM objects: the relay's
+        throughput is mostly this loop's overhead."""
+        query = (
+            select(OutboxEvent.seq, OutboxEvent.key, OutboxEvent.type, OutboxEvent.body)
+            .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
+            .order_by(OutboxEvent.seq)
+            .limit(self.settings.relay_batch_size)
+        )
+        if after is not None:
+            query = query.where(OutboxEvent.seq > after)
+        return list((await session.execute(query)).all())
+
+    async def _send(self, producer: AIOKafkaProducer, batch: list[Any]) -> list[asyncio.Future[RecordMetadata]]:
+        """Queue the batch on the producer, which keeps per-partition order."""
+        return [await producer.send(self.topic, value=body.encode(), key=key.encode()) for _, key, _, body in batch]
 
     async def check_broker(self) -> bool:
         """Make sure the topics are there as configured and the broker still holds what the
@@ -231,8 +276,8 @@ class OutboxRelay:
             await ensure_topics(
                 settings, [settings.heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"}, repair=True
             )
-            recorded = await self._recorded_ends(session)
             created = await ensure_topics(settings, [self.topic], repair=True)
+            recorded = await self._recorded_ends(session)  # (on SQLite, the write lock from here)
             if created and recorded:
                 lost = "the topic was missing or had another partition count"
             elif recorded:
