@@ -84,12 +84,18 @@ class Platform:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CPTS_")}
         self.env |= (TUNING if self.tuned else {"CPTS_LOG_JSON": "false"}) | {
             "CPTS_STATE_DIR": str(self.tmp),
+            "CPTS_EMBEDDED": "true",  # the services verify the development key's tokens
             "CPTS_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "CPTS_REGISTRY_DATABASE_URL": self.registry_db,
             "CPTS_FUNDING_DATABASE_URL": self.funding_db,
         }
-        settings = FundingSettings(state_dir=self.tmp, database_url=self.funding_db)
+        settings = FundingSettings(state_dir=self.tmp, database_url=self.funding_db, embedded=True)
         self.headers = {"Authorization": "Bearer " + issue_dev_token(settings, role="cnam")}
+        # The health project is the State's decision (DGOS), the ACI the Assurance maladie's act.
+        self.transition_headers = {
+            "health_project_validated": {"Authorization": "Bearer " + issue_dev_token(settings, role="dgos")},
+            "aci_signed": self.headers,
+        }
         self._sirens = 0
         self._born = time.monotonic()
 
@@ -172,7 +178,9 @@ class Platform:
     async def advance(self, client: httpx.AsyncClient, cpts_id: str) -> None:
         to, on = LIFECYCLE[self.written[cpts_id] - 1]
         answer = await client.post(
-            f"/v1/cpts/{cpts_id}/transitions", json={"to": to, "effective_date": on}, headers=self.headers
+            f"/v1/cpts/{cpts_id}/transitions",
+            json={"to": to, "effective_date": on},
+            headers=self.transition_headers[to],
         )
         assert answer.status_code == 200, answer.text
         self.written[cpts_id] += 1
