@@ -18,12 +18,13 @@ from cpts_kit.settings import ServiceSettings
 
 
 async def collect(specs: list[ServiceSpec]) -> dict[str, Any]:
-    services = [await _service(spec.name, spec.settings()) for spec in specs]
     bootstrap = specs[0].settings().kafka_bootstrap if specs else ""
-    return {"broker": {"bootstrap": bootstrap, "reachable": await broker_reachable(bootstrap)}, "services": services}
+    reachable = await broker_reachable(bootstrap)
+    services = [await _service(spec.name, spec.settings(), reachable) for spec in specs]
+    return {"broker": {"bootstrap": bootstrap, "reachable": reachable}, "services": services}
 
 
-async def _service(name: str, settings: ServiceSettings) -> dict[str, Any]:
+async def _service(name: str, settings: ServiceSettings, broker_up: bool) -> dict[str, Any]:
     base = f"http://{settings.host}:{settings.port}"
     report: dict[str, Any] = {"name": name, "url": base}
     async with httpx.AsyncClient(base_url=base, timeout=3) as client:
@@ -44,11 +45,13 @@ async def _service(name: str, settings: ServiceSettings) -> dict[str, Any]:
         report["database_error"] = type(exc).__name__
     finally:
         await db.dispose()
-    try:
-        ends = await end_offsets(settings, settings.dlq_topic)
-        report["dead_letters"] = sum(ends.values()) if ends is not None else 0
-    except Exception:  # the broker is down
-        report["dead_letters"] = None
+    report["dead_letters"] = None
+    if broker_up:
+        try:
+            ends = await end_offsets(settings, settings.dlq_topic)
+            report["dead_letters"] = sum(ends.values()) if ends is not None else 0
+        except Exception:  # the broker went down meanwhile
+            report["dead_letters"] = None
     return report
 
 
