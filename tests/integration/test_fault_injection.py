@@ -101,10 +101,9 @@ async def test_consumer_killed_mid_stream_and_restarted(platform: Platform) -> N
 
 
 async def test_producer_killed_between_commit_and_send_and_restarted(platform: Platform) -> None:
-    # A relay that only wakes every minute: the writes commit, their events wait in the outbox.
-    registry, funding = platform.start_together(
-        ("registry", None, {"CPTS_REGISTRY_RELAY_INTERVAL_SECONDS": "60"}), ("funding", None, {})
-    )
+    # A relay that only polls, every minute: the writes commit, their events wait in the outbox.
+    slow_relay = {"CPTS_REGISTRY_RELAY_INTERVAL_SECONDS": "60", "CPTS_REGISTRY_RELAY_WAKE_ON_COMMIT": "false"}
+    registry, funding = platform.start_together(("registry", None, slow_relay), ("funding", None, {}))
     settings = broker_settings(platform)
 
     async def relay_went_to_sleep() -> bool:  # its first round, with nothing to send, is over

@@ -167,7 +167,9 @@ class OutboxRelay:
         self._ends: dict[int, int] | None = None
         self.connected = False
         self.resets = 0  # broker resets this relay republished after
-        self._awake = _relays_awake[self.topic] = asyncio.Event()
+        self._awake = asyncio.Event()
+        if settings.relay_wake_on_commit:
+            _relays_awake[self.topic] = self._awake
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
