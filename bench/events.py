@@ -165,7 +165,8 @@ def recovery_times() -> list[tuple[str, str]]:
     )
     found = re.findall(r"^RECOVERY (.+?): ([\d.]+s.*)$", run.stdout, re.MULTILINE)
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
-    return [*found, ("pytest", summary)]
+    failures = [("failed", line) for line in run.stdout.splitlines() if line.startswith(("FAILED", "E   "))][:10]
+    return [*found, *failures, ("pytest", summary)]
 
 
 async def main() -> None:
