@@ -61,8 +61,13 @@ async def test_broker_killed_and_restarted_empty_while_writes_continue(platform:
         writer = asyncio.create_task(keep_writing(platform, registry.url, stop))
         await asyncio.sleep(1.0)
         platform.broker.kill()  # kill -9: the log, the topics and the group offsets are gone
-        await asyncio.sleep(2.0)  # the registry keeps answering 201 meanwhile
+        before = len(platform.written)
         assert (await client.get("/readyz")).status_code == 503
+
+        async def written_during_outage() -> bool:  # the registry keeps answering 201 meanwhile
+            return len(platform.written) >= before + 2
+
+        await eventually(written_during_outage, "two CPTS registered while the broker is down", cap_seconds=120)
         outage = len(platform.written)
         platform.broker.start()  # the same command line, empty
         restarted = time.monotonic()
@@ -85,7 +90,7 @@ async def test_consumer_killed_mid_stream_and_restarted(platform: Platform) -> N
     registry, funding = platform.start_together(("registry", None, {}), ("funding", None, {}))
     stop = asyncio.Event()
     writer = asyncio.create_task(keep_writing(platform, registry.url, stop))
-    await eventually(lambda: _applied_at_least(platform, 30), "funding applied 30 events")
+    await eventually(lambda: _applied_at_least(platform, 30), "funding applied 30 events", cap_seconds=180)
     funding.kill()  # kill -9 mid-stream: transactions in flight roll back, offsets stay behind
     await asyncio.sleep(1.0)
     funding = platform.start("funding", port=funding.port)
