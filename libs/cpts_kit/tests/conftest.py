@@ -10,6 +10,7 @@ import pytest
 from kit_helpers import ConsumerStarter, KitTestSettings, Projection, RecordingConsumer, RunningConsumer
 
 from cpts_kit.db import Database
+from cpts_kit.outbox import OutboxEvent
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +50,15 @@ async def start_consumer() -> AsyncIterator[ConsumerStarter]:
     for run in running:
         if not run.task.done():
             await run.close()
+
+
+@pytest.fixture
+async def outbox_db(database_url: str) -> AsyncIterator[Database]:
+    """An outbox table on each backend."""
+    db = Database(database_url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -22,17 +22,6 @@ SUBJECTS = ["thing-a", "thing-b", "thing-a", "thing-c", "thing-b", "thing-a"]
 
 
 @pytest.fixture
-async def outbox_db(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture
 async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
     async with db.engine.begin() as conn:
@@ -83,7 +72,7 @@ async def test_enqueue_adds_the_event_with_the_state_change_only(sqlite_outbox_d
 async def test_the_relay_publishes_in_order_keyed_by_subject_and_records_where(
     outbox_db: Database, broker: EmbeddedBroker, tmp_path: Path, relays: list[OutboxRelay]
 ) -> None:
-    settings = make_settings(tmp_path, broker.bootstrap, relay_batch_size=4)
+    settings = make_settings(tmp_path, broker.bootstrap, relay_batch_size=4, relay_batches_per_round=1)
     events = await enqueue_things(outbox_db, settings, SUBJECTS)
     relay = OutboxRelay(outbox_db, settings)
     relays.append(relay)

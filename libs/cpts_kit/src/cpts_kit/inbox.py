@@ -4,19 +4,30 @@ For each message: in one database transaction, skip it if its event id is alread
 inbox, otherwise apply it and record the id. Offsets are committed to Kafka only after the
 database commit, so a crash replays messages and the inbox absorbs them. A message that
 cannot be parsed, or fails ``max_attempts`` times, goes to ``<topic>.dlq`` with the error.
-After a broker restart that lost the group's offsets, the group rejoins and reads from the
-earliest offset (``auto_offset_reset``); the inbox makes that replay harmless.
+A database that cannot be reached is not the event's fault: the consumer stops without
+committing and starts again from its last committed offset, so it never skips an offset it
+has not applied.
+
+A broker reset (the embedded broker keeps nothing across a restart): the consumer checks,
+every ``broker_check_interval_seconds``, that no position is above its partition's log end
+and that the producing relay's heartbeat offset (``cpts.<service>.relay``) did not go back;
+if either did, it reads every partition again from the beginning (the inbox absorbs what it
+already applied). Consumers subscribe by pattern, so their metadata requests never make the
+broker auto-create a topic with its own partition count; they create a missing topic with
+the configured partitions themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import String, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +53,18 @@ class InboxEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def heartbeat_topic_of(topic: str) -> str:
+    """The relay heartbeat of the service producing ``cpts.<service>.events``."""
+    return topic.removesuffix(".events") + ".relay"
+
+
+def _unreachable(exc: Exception) -> bool:
+    """The database (or the network) failed, not the event: never dead-letter for that."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -59,26 +82,35 @@ class EventConsumer:
         self.handler = handler
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._probe: AIOKafkaConsumer | None = None  # reads the producing relays' heartbeat ends
+        self._positions: dict[TopicPartition, int] = {}  # next offset to apply, per partition
+        self._beacons: dict[str, int] = {}  # relay heartbeat topic -> its log end last seen
+        self._last_check = 0.0
+        self.resets = 0  # broker resets this consumer read everything again after
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
                 await self._start()
+                backoff = 0.2
                 await self._poll_until(stop)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s: %s; restarting in %.1fs", self.group_id, exc, backoff)
+                log.warning("consumer %s: %s: %s; restarting in %.1fs", self.group_id, type(exc).__name__, exc, backoff)
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_seconds)
             finally:
                 await self._stop()
 
+    @property
+    def _own_topics(self) -> list[str]:
+        return [*self.topics, *(f"{t}.dlq" for t in self.topics)]
+
     async def _start(self) -> None:
-        await ensure_topics(self.settings, [*self.topics, *(f"{t}.dlq" for t in self.topics)])
+        await ensure_topics(self.settings, self._own_topics)
         self._consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -88,29 +120,107 @@ class EventConsumer:
             # old membership expires sooner, so the group rebalances sooner.
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
-            metadata_max_age_ms=5000,
+            # A pattern subscription learns of (re-)created topics at metadata refreshes.
+            metadata_max_age_ms=min(5000, max(1000, int(self.settings.broker_check_interval_seconds * 1000))),
         )
         await self._consumer.start()
+        self._consumer.subscribe(pattern="^(" + "|".join(re.escape(t) for t in self.topics) + ")$")
         self._dlq = make_producer(self.settings)
         await self._dlq.start()
+        # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
+        # for a heartbeat's end is one round trip) and never names a topic the broker would
+        # then auto-create.
+        self._probe = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            metadata_max_age_ms=1000,
+            request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
+        )
+        await self._probe.start()
+        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
+        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
+        self._positions = {}
+        self._last_check = asyncio.get_running_loop().time()
 
     async def _stop(self) -> None:
-        for client in (self._consumer, self._dlq):
+        for client in (self._consumer, self._dlq, self._probe):
             if client is not None:
                 await stop_client(client)
-        self._consumer = self._dlq = None
+        self._consumer = self._dlq = self._probe = None
 
     async def _poll_until(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            # Before applying anything: records fetched at a stale position from a broker that
+            # was reset and refilled would be applied out of order (a CPTS's later event
+            # before its earlier ones, republished below our position).
+            if any(batches.values()) and (why := await self._beacon_went_back()):
+                await self._read_again(why)
+                continue
+            done: dict[TopicPartition, int] = {}
             for tp, records in batches.items():
                 for record in records:
                     await self._process(record)
-                if records:
-                    self._record_lag(tp, records[-1].offset + 1)
-            if batches:
-                await self._consumer.commit()
+                    done[tp] = self._positions[tp] = record.offset + 1
+            if done:
+                # Exactly what was applied; a failure before this line replays it (inbox).
+                await self._consumer.commit(done)
+            if loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
+                self._last_check = loop.time()
+                why = self._position_above_log_end() or await self._beacon_went_back()
+                if why:
+                    await self._read_again(why)
+
+    def _position_above_log_end(self) -> str:
+        """Also refreshes the lag gauges."""
+        assert self._consumer is not None
+        why = ""
+        for tp in sorted(self._consumer.assignment()):
+            # The fetch responses' high watermark (the embedded broker's ListOffsets answer is
+            # wrong after a batch of several records; see broker.end_offsets).
+            end, position = self._consumer.highwater(tp), self._positions.get(tp)
+            if end is None:
+                continue
+            if position is not None and position > end:
+                why = f"{tp.topic}[{tp.partition}] ends at {end}, below the position {position}"
+            lag = max(end - position, 0) if position is not None else end
+            metrics.CONSUMER_LAG.labels(self.settings.service_name, self.group_id, tp.topic, str(tp.partition)).set(lag)
+        return why
+
+    async def _beacon_went_back(self) -> str:
+        """Whether a producing relay's heartbeat offset went back (or its topic vanished)."""
+        assert self._probe is not None
+        why = ""
+        for topic in self.topics:
+            beacon = heartbeat_topic_of(topic)
+            last = self._beacons.get(beacon)
+            if self._probe.partitions_for_topic(beacon) is None:
+                if last is not None:
+                    why = why or f"the relay heartbeat topic {beacon} is gone"
+                    self._beacons.pop(beacon)
+                continue
+            # Exact for heartbeats (one record per request; see broker.end_offsets). A topic
+            # gone since the last metadata refresh fails here: the consumer restarts, and the
+            # next check sees it gone.
+            tp = TopicPartition(beacon, 0)
+            end = int((await asyncio.wait_for(self._probe.end_offsets([tp]), 10))[tp])
+            if last is not None and end < last:
+                why = why or f"the relay heartbeat on {beacon} went back from {last} to {end}"
+            self._beacons[beacon] = end
+        return why
+
+    async def _read_again(self, why: str) -> None:
+        assert self._consumer is not None
+        self.resets += 1
+        metrics.CONSUMER_RESETS.labels(self.settings.service_name, self.group_id).inc()
+        log.warning("consumer %s: the broker was reset (%s): reading every partition again", self.group_id, why)
+        await ensure_topics(self.settings, self._own_topics)
+        assigned = list(self._consumer.assignment())
+        if assigned:
+            await self._consumer.seek_to_beginning(*assigned)
+        self._positions = {}
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         service = self.settings.service_name
@@ -126,6 +236,8 @@ class EventConsumer:
                 metrics.CONSUMER_EVENTS.labels(service, self.group_id, "applied" if applied else "duplicate").inc()
                 return
             except Exception as exc:  # a handler bug or bad data: retry, then dead-letter
+                if _unreachable(exc):
+                    raise  # restart from the last committed offset once the database is back
                 last_error = f"{exc.__class__.__name__}: {exc}"
                 log.warning(
                     "consumer %s: event %s failed (attempt %d): %s", self.group_id, event.id, attempt, last_error
@@ -162,10 +274,3 @@ class EventConsumer:
             ("consumer-group", self.group_id.encode()),
         ]
         await self._dlq.send_and_wait(f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers)
-
-    def _record_lag(self, tp: TopicPartition, next_offset: int) -> None:
-        assert self._consumer is not None
-        end = self._consumer.highwater(tp)
-        if end is not None:
-            lag = max(end - next_offset, 0)
-            metrics.CONSUMER_LAG.labels(self.settings.service_name, self.group_id, tp.topic, str(tp.partition)).set(lag)

@@ -22,6 +22,11 @@ CONSUMER_EVENTS = Counter("cpts_consumer_events_total", "Events consumed, by out
 CONSUMER_FAILURES = Counter(
     "cpts_consumer_failures_total", "Events that failed processing (sent to the DLQ)", ["service", "group"]
 )
+CONSUMER_RESETS = Counter(
+    "cpts_consumer_resets_total",
+    "Times a consumer found the broker reset and read its topics again from the beginning",
+    ["service", "group"],
+)
 CONSUMER_LAG = Gauge(
     "cpts_consumer_lag",
     "Messages between the consumer position and the log end",

@@ -4,28 +4,41 @@ A service writes its state change and the event in one transaction (:func:`enque
 relay publishes unsent events in order, records the partition and offset the broker gave each
 one, and keeps them: the outbox is the durable log the platform can replay from.
 
-Kafka offsets only grow. So the broker has lost what it was sent (the embedded broker keeps
-nothing across a restart; a topic can be deleted) when it hands out an offset not above one
-it handed out before: for an event, or for the heartbeat the relay sends to its own topic
-``cpts.<service>.relay`` at every check, which catches a reset while no event flows. At
-start, a missing heartbeat topic while events were recorded as sent means the same. The relay
-then republishes everything, in order; consumers' inboxes absorb the replay.
+Losing the broker's log (the embedded broker keeps nothing across a restart; a topic can be
+deleted): the relay checks, at every check, that the broker still holds the last event the
+outbox records as delivered in each partition, at its recorded offset. A topic missing, or
+with another partition count than configured (the broker auto-created it), or a partition
+that no longer holds that event means the broker lost events: the relay re-creates the topic,
+takes a fresh producer (fresh metadata) and republishes everything, in order. The decision
+is made from the database and the broker, not from one relay's memory, so a reset is
+republished once, whichever detector or relay sees it first. The relay then sends a
+heartbeat to ``cpts.<service>.relay``: its offset going back tells consumers of the reset.
+
+One active relay per topic: on PostgreSQL each batch and each check runs under a
+transaction-level advisory lock on the topic, so relays of several replicas take turns and a
+CPTS's events keep their order (a batch is acknowledged by the broker and recorded before the
+next relay selects). SQLite is the embedded, single-process mode: one process per database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Index, Integer, String, Text, func, select, update
+from aiokafka.structs import RecordMetadata
+from sqlalchemy import Index, Integer, String, Table, Text, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer, stop_client, topic_exists
+from cpts_kit.broker import ensure_topics, make_producer, read_at, stop_client
 from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, is_sqlite, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
@@ -49,9 +62,27 @@ class OutboxEvent(Base):
     offset: Mapped[int | None] = mapped_column(BigIntPK, nullable=True)
 
 
+# The relay of each topic running in this process, woken when a transaction that enqueued an
+# event commits (events written by another replica wait for the relay's next poll).
+_relays_awake: dict[str, asyncio.Event] = {}
+
+
+@functools.cache
+def _wake_relay(topic: str) -> Callable[[Session], None]:
+    def after_commit(session: Session) -> None:
+        awake = _relays_awake.get(topic)
+        if awake is not None:
+            awake.set()
+
+    return after_commit
+
+
 def enqueue(session: AsyncSession, settings: ServiceSettings, subject: str, payload: EventPayload) -> CloudEvent:
     """Add the event to the session: it commits (or not) with the state change."""
     event = CloudEvent.of(settings.event_source, subject, payload)
+    wake = _wake_relay(settings.topic)
+    if not sa_event.contains(session.sync_session, "after_commit", wake):
+        sa_event.listen(session.sync_session, "after_commit", wake, once=True)
     session.add(
         OutboxEvent(
             event_id=event.id,
@@ -68,12 +99,61 @@ def enqueue(session: AsyncSession, settings: ServiceSettings, subject: str, payl
 async def mark_all_unsent(db: Database, topic: str) -> int:
     """The replay: every kept event of the topic will be published again, in order."""
     async with db.sessionmaker.begin() as session:
-        result = await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.topic == topic, OutboxEvent.sent_at.is_not(None))
-            .values(sent_at=None, partition=None, offset=None)
-        )
+        await _take_turn(session, topic, wait=True)
+        return await _mark_unsent(session, topic)
+
+
+async def _mark_unsent(session: AsyncSession, topic: str) -> int:
+    result = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.topic == topic, OutboxEvent.sent_at.is_not(None))
+        .values(sent_at=None, partition=None, offset=None)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _take_turn(session: AsyncSession, topic: str, *, wait: bool = False) -> bool:
+    """The topic's advisory lock, until the transaction ends (PostgreSQL; SQLite has one
+    process per database and serialises writers anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    taken = await session.scalar(text(f"SELECT {function}(hashtext(:name))"), {"name": f"cpts.outbox:{topic}"})
+    return wait or bool(taken)
+
+
+_RECORD_PLACED_POSTGRES = text(
+    'UPDATE outbox SET sent_at = :sent_at, "partition" = placed.partition, "offset" = placed.offset'
+    " FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), CAST(:offsets AS bigint[]))"
+    ' AS placed(seq, "partition", "offset") WHERE outbox.seq = placed.seq'
+)
+
+
+async def _record_placed(session: AsyncSession, seqs: list[int], placed: Sequence[RecordMetadata]) -> None:
+    """Where the broker put each event: one statement on PostgreSQL (a thousand single-row
+    updates cost the relay more than publishing), an executemany on SQLite (in-process)."""
+    sent_at = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _RECORD_PLACED_POSTGRES,
+            {
+                "sent_at": sent_at,
+                "seqs": seqs,
+                "partitions": [md.partition for md in placed],
+                "offsets": [md.offset for md in placed],
+            },
+        )
+        return
+    table = cast(Table, OutboxEvent.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.seq == bindparam("b_seq"))
+        .values(sent_at=sent_at, partition=bindparam("b_partition"), offset=bindparam("b_offset")),
+        [
+            {"b_seq": seq, "b_partition": md.partition, "b_offset": md.offset}
+            for seq, md in zip(seqs, placed, strict=True)
+        ],
+    )
 
 
 class OutboxRelay:
@@ -83,9 +163,13 @@ class OutboxRelay:
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
         self._last_check = 0.0
-        self._last_heartbeat: int | None = None
+        self._last_gauges = -1.0
         self._ends: dict[int, int] | None = None
         self.connected = False
+        self.resets = 0  # broker resets this relay republished after
+        self._awake = asyncio.Event()
+        if settings.relay_wake_on_commit:
+            _relays_awake[self.topic] = self._awake
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -94,7 +178,7 @@ class OutboxRelay:
                 published = await self.run_once()
                 backoff = 0.2
                 if published == 0:
-                    await _wait(stop, self.settings.relay_interval_seconds)
+                    await self._sleep(stop)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down, timeouts, database busy: retry with backoff
@@ -106,74 +190,131 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_seconds)
         await self._drop_producer()
 
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until the next poll, an event committed in this process, or ``stop``."""
+        waits = [asyncio.ensure_future(self._awake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.settings.relay_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
     async def run_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
-        await self._refresh_backlog_metrics()  # first, so the backlog shows while the broker is down
-        producer = await self._ensure_producer()
+        self._awake.clear()  # before the query: a commit from now on wakes the next sleep
         loop = asyncio.get_running_loop()
-        if loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
+        if loop.time() - self._last_gauges >= 1.0:  # first, so the backlog shows while the broker is down
+            self._last_gauges = loop.time()
+            await self._refresh_backlog_metrics()
+        if self._producer is None or loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
             await self.check_broker()
             self._last_check = loop.time()
+        producer = await self._ensure_producer()
+        # On PostgreSQL a round pipelines several batches in one transaction (the next batch
+        # is read and sent while the broker acknowledges the previous one); on SQLite one
+        # batch per transaction, which holds the database's write lock.
+        rounds = 1 if is_sqlite(self.db.url) else max(1, self.settings.relay_batches_per_round)
+        published: list[tuple[Any, RecordMetadata]] = []
         async with self.db.sessionmaker() as session:
-            query = (
-                select(OutboxEvent)
-                .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
-                .order_by(OutboxEvent.seq)
-                .limit(self.settings.relay_batch_size)
-            )
-            if not is_sqlite(self.db.url):
-                query = query.with_for_update(skip_locked=True)
-            batch = list((await session.scalars(query)).all())
+            if not await _take_turn(session, self.topic):
+                await session.rollback()  # another replica's relay is publishing this topic
+                return 0
+            batch = await self._unsent(session, after=None)
             if not batch:
                 await session.rollback()
                 return 0
             known = await self._known_ends(session)
-            # Send the batch pipelined; the producer keeps per-partition order.
-            futures = [await producer.send(self.topic, value=ev.body.encode(), key=ev.key.encode()) for ev in batch]
-            placed = await asyncio.gather(*futures)
-            sent_at = utcnow()
-            await session.execute(
-                update(OutboxEvent),
-                [
-                    {"seq": ev.seq, "sent_at": sent_at, "partition": md.partition, "offset": md.offset}
-                    for ev, md in zip(batch, placed, strict=True)
-                ],
-            )
+            futures = await self._send(producer, batch)
+            for n in range(rounds):
+                following = await self._unsent(session, after=batch[-1].seq) if n + 1 < rounds else []
+                following_futures = await self._send(producer, following)
+                placed = await asyncio.gather(*futures)
+                await _record_placed(session, [row.seq for row in batch], placed)
+                published += zip(batch, placed, strict=True)
+                if not following:
+                    break
+                batch, futures = following, following_futures
             await session.commit()
-        for ev in batch:
-            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, ev.type).inc()
-        if any(md.offset < known.get(md.partition, 0) for md in placed):
-            await self._republish("the broker handed out offsets it had already given")
+        for row, _ in published:
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.type).inc()
+        if any(md.offset < known.get(md.partition, 0) for _, md in published):
+            # Offsets only grow: the broker was probably reset. The check decides, now.
+            self._ends = None
+            self._last_check = 0.0
         else:
-            for md in placed:
+            for _, md in published:
                 known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
-        return len(batch)
+        return len(published)
+
+    async def _unsent(self, session: AsyncSession, after: int | None) -> list[Any]:
+        """The next batch to publish, in order. Plain rows, not ORM objects: the relay's
+        throughput is mostly this loop's overhead."""
+        query = (
+            select(OutboxEvent.seq, OutboxEvent.key, OutboxEvent.type, OutboxEvent.body)
+            .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
+            .order_by(OutboxEvent.seq)
+            .limit(self.settings.relay_batch_size)
+        )
+        if after is not None:
+            query = query.where(OutboxEvent.seq > after)
+        return list((await session.execute(query)).all())
+
+    async def _send(self, producer: AIOKafkaProducer, batch: list[Any]) -> list[asyncio.Future[RecordMetadata]]:
+        """Queue the batch on the producer, which keeps per-partition order."""
+        return [await producer.send(self.topic, value=body.encode(), key=key.encode()) for _, key, _, body in batch]
 
     async def check_broker(self) -> bool:
-        """Send a heartbeat; republish everything if the broker shows it lost its logs."""
-        producer = await self._ensure_producer()
-        heartbeat_topic = self.settings.heartbeat_topic
+        """Make sure the topics are there as configured and the broker still holds what the
+        outbox says it delivered; republish everything if not. Then send the heartbeat.
+        Returns whether a reset was found (and republished)."""
+        settings = self.settings
         lost = ""
-        if self._last_heartbeat is None and not await topic_exists(self.settings, heartbeat_topic):
-            async with self.db.sessionmaker() as session:
-                if await self._known_ends(session):
-                    lost = "its heartbeat topic is gone while events were recorded as sent"
+        async with self.db.sessionmaker() as session:
+            if not await _take_turn(session, self.topic):
+                await session.rollback()
+                return False  # the active relay checks
+            await ensure_topics(settings, [settings.dlq_topic])  # dead letters are never deleted
             # Heartbeats matter for a few seconds only: keep them a day.
-            await ensure_topics(self.settings, [heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"})
-        # Always partition 0, whatever partition count an auto-created topic got.
-        placed = await producer.send_and_wait(heartbeat_topic, b"", partition=0)
-        if self._last_heartbeat is not None and placed.offset <= self._last_heartbeat:
-            lost = f"the heartbeat offset went back from {self._last_heartbeat} to {placed.offset}"
-        self._last_heartbeat = placed.offset
-        if lost:
-            await self._republish(lost)
+            await ensure_topics(
+                settings, [settings.heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"}, repair=True
+            )
+            created = await ensure_topics(settings, [self.topic], repair=True)
+            recorded = await self._recorded_ends(session)  # (on SQLite, the write lock from here)
+            if created and recorded:
+                lost = "the topic was missing or had another partition count"
+            elif recorded:
+                lost = await self._missing_deliveries(session, recorded)
+            if lost:
+                count = await _mark_unsent(session, self.topic)
+                await session.commit()
+                self._ends = {}
+                self.resets += 1
+                metrics.BROKER_RESETS.labels(settings.service_name).inc()
+                log.warning("broker lost events on %s (%s): republishing %d", self.topic, lost, count)
+                await self._drop_producer()  # a new producer fetches the re-created topic's metadata
+            else:
+                await session.rollback()
+                self._ends = recorded
+        producer = await self._ensure_producer()
+        # The beacon consumers watch; always partition 0 of a one-partition topic.
+        await producer.send_and_wait(settings.heartbeat_topic, b"", partition=0)
         return bool(lost)
 
-    async def _republish(self, why: str) -> None:
-        count = await mark_all_unsent(self.db, self.topic)
-        self._ends = {}
-        metrics.BROKER_RESETS.labels(self.settings.service_name).inc()
-        log.warning("broker lost events on %s (%s): republishing %d", self.topic, why, count)
+    async def _missing_deliveries(self, session: AsyncSession, recorded: dict[int, int]) -> str:
+        """Whether the broker still holds, in each partition, the last event recorded as
+        delivered there, at its recorded offset (what was lost, or "")."""
+        rows = await session.execute(
+            select(OutboxEvent.partition, OutboxEvent.body).where(
+                OutboxEvent.topic == self.topic,
+                or_(*(and_(OutboxEvent.partition == p, OutboxEvent.offset == n - 1) for p, n in recorded.items())),
+            )
+        )
+        expected = {partition: body.encode() for partition, body in rows if partition is not None}
+        held = await read_at(self.settings, self.topic, {p: recorded[p] - 1 for p in expected})
+        gone = sorted(p for p, value in held.items() if value != expected[p])
+        if not gone:
+            return ""
+        return f"partition {gone[0]} no longer holds offset {recorded[gone[0]] - 1} ({len(gone)} such)"
 
     async def _known_ends(self, session: AsyncSession) -> dict[int, int]:
         """Per partition, the offset after the last one the broker gave us: read from the
@@ -192,7 +333,6 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            await ensure_topics(self.settings, [self.topic, self.settings.dlq_topic])
             producer = make_producer(self.settings)
             try:
                 await producer.start()
@@ -200,7 +340,6 @@ class OutboxRelay:
                 await producer.stop()
                 raise
             self._producer = producer
-            self._last_check = 0.0
             self.connected = True
         return self._producer
 
@@ -210,18 +349,24 @@ class OutboxRelay:
             await stop_client(producer)
 
     async def _refresh_backlog_metrics(self) -> None:
-        async with self.db.reader() as session:  # every half second: never wait for the write lock
-            count, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(OutboxEvent.created_at)).where(
-                        OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None)
-                    )
-                )
-            ).one()
-        metrics.OUTBOX_BACKLOG.labels(self.settings.service_name).set(count or 0)
-        # min() keeps the column type, so ``oldest`` is an aware datetime on both backends.
+        count, oldest = await backlog(self.db, self.topic)
+        metrics.OUTBOX_BACKLOG.labels(self.settings.service_name).set(count)
         age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(age)
+
+
+async def backlog(db: Database, topic: str) -> tuple[int, datetime | None]:
+    """How many events wait to be published on the topic, and when the oldest was written."""
+    async with db.reader() as session:  # every half second: never wait for the write lock
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(OutboxEvent.created_at)).where(
+                    OutboxEvent.topic == topic, OutboxEvent.sent_at.is_(None)
+                )
+            )
+        ).one()
+    # min() keeps the column type, so ``oldest`` is an aware datetime on both backends.
+    return int(count or 0), oldest
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

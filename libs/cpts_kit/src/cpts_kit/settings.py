@@ -37,7 +37,11 @@ class ServiceSettings(BaseSettings):
     kafka_request_timeout_ms: int = 5000
 
     relay_interval_seconds: float = 0.5
-    relay_batch_size: int = 200
+    relay_batch_size: int = 1000
+    # Batches a relay pipelines in one transaction (PostgreSQL; SQLite publishes one at a time).
+    relay_batches_per_round: int = 5
+    # Wake the relay when a transaction of its own process enqueues an event (else it polls).
+    relay_wake_on_commit: bool = True
     relay_max_backoff_seconds: float = 10.0
     # How often the relay checks that the broker still holds what was published.
     broker_check_interval_seconds: float = 5.0
