@@ -187,11 +187,19 @@ async def test_if_match_refuses_a_step_on_a_stale_read(api: Api) -> None:
     await api.project([headline(flags=[LAB, bigger])[-1]])
     assert (await api.call("GET", yoga_url)).json()["amount"] == "1200.00"
     late = await api.call(
-        "PATCH", yoga_url, "auditor", json={"status": "acknowledged", "reason": "Vu"}, headers={"If-Match": old}
+        "PATCH",
+        yoga_url,
+        "auditor",
+        json={"status": "acknowledged", "reason": "Vu en contrôle"},
+        headers={"If-Match": old},
     )
     assert late.status_code == 412
     star = await api.call(
-        "PATCH", yoga_url, "auditor", json={"status": "acknowledged", "reason": "Vu"}, headers={"If-Match": "*"}
+        "PATCH",
+        yoga_url,
+        "auditor",
+        json={"status": "acknowledged", "reason": "Vu en contrôle"},
+        headers={"If-Match": "*"},
     )
     assert star.status_code == 200
 
