@@ -119,9 +119,10 @@ async def test_headline_undeclared_laboratory_money_and_yoga(platform: tuple[Cli
     )
     assert created.status_code == 201, created.text
     cpts_id = created.json()["id"]
-    for to, on in (("health_project_validated", "2022-06-01"), ("aci_signed", "2023-01-16")):
+    # The ARS validates the health project, the Assurance maladie signs the ACI (registry's ACCESS).
+    for to, on, by in (("health_project_validated", "2022-06-01", ars), ("aci_signed", "2023-01-16", cnam)):
         moved = await registry.post(
-            f"/v1/cpts/{cpts_id}/transitions", headers=cnam, json={"to": to, "effective_date": on}
+            f"/v1/cpts/{cpts_id}/transitions", headers=by, json={"to": to, "effective_date": on}
         )
         assert moved.status_code == 200, moved.text
     own = auth(settings, "cpts", cpts=cpts_id)

@@ -1,25 +1,25 @@
-"""Helpers of the audit tests (a module name unique across the repository): settings, an API
-client, and other services' events built after their published contracts (each payload is
-checked against its JSON Schema in contracts/events when the producer published one)."""
+"""Helpers of the audit tests (a module name unique across the repository): the kit's API client
+with a ``project`` helper, and other services' events built after their published contracts
+(each payload is checked against its JSON Schema in contracts/events when the producer
+published one)."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 
 from cpts_audit import commands
 from cpts_audit.events.projection import apply_event
 from cpts_audit.settings import AuditSettings
-from cpts_kit.auth import issue_dev_token
+from cpts_kit import testing
 from cpts_kit.db import Database
 from cpts_kit.events import CloudEvent
+from cpts_kit.testing import UNREACHABLE
 
 REPO = Path(__file__).resolve().parents[3]
 CONTRACTS = REPO / "contracts" / "events"
@@ -30,18 +30,10 @@ PARIS_ID = "22222222-2222-4222-8222-222222222222"
 PLACES = {CORSE_ID: ("94", "2A"), PARIS_ID: ("11", "75")}
 
 
-def make_settings(database_url: str, state_dir: Path, bootstrap: str = "127.0.0.1:1", **extra: Any) -> AuditSettings:
-    return AuditSettings(
-        database_url=database_url,
-        state_dir=state_dir,
-        kafka_bootstrap=bootstrap,
-        relay_interval_seconds=0.1,
-        broker_check_interval_seconds=1.0,
-        kafka_request_timeout_ms=3000,
-        relay_max_backoff_seconds=1.0,
-        evaluation_interval_seconds=0.1,
-        log_json=False,
-        **extra,
+def make_settings(database_url: str, state_dir: Path, bootstrap: str = UNREACHABLE, **extra: Any) -> AuditSettings:
+    """The kit's test settings, with an evaluator that runs often."""
+    return testing.make_settings(
+        AuditSettings, database_url, state_dir, bootstrap, **{"evaluation_interval_seconds": 0.1, **extra}
     )
 
 
@@ -313,20 +305,11 @@ async def project(db: Database, settings: AuditSettings, events: list[CloudEvent
     return outcome
 
 
-@dataclass
-class Api:
-    client: httpx.AsyncClient
+class Api(testing.Api):
+    """The kit's client, and the audit's way of learning facts: other services' events."""
+
     settings: AuditSettings
     db: Database
-
-    def headers(self, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_dev_token(self.settings, role=role, **claims)}
-
-    async def call(
-        self, method: str, url: str, role: str = "cnam", claims: dict[str, Any] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.headers(role, **(claims or {})), **kwargs.pop("headers", {})}
-        return await self.client.request(method, url, headers=headers, **kwargs)
 
     async def project(self, events: list[CloudEvent]) -> commands.Outcome:
         return await project(self.db, self.settings, events)

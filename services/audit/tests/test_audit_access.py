@@ -1,35 +1,22 @@
-"""Access from the shared table: every action of ``ACCESS`` x every role x inside/outside the
-territory. Allowed roles get their answer inside their territory and see nothing outside
-(404 for one resource, empty lists); other roles get a 403; a refused request changes nothing."""
+"""Access from the shared table, through the kit's access matrix: every action of ``ACCESS`` x
+every role x inside/outside the territory. Allowed roles get their answer inside their
+territory and see nothing outside (404 for one resource, empty lists and reports); other roles
+get a 403 wherever they are; a refused request changes no row (``database_state``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import pytest
-from audit_helpers import CORSE_ID, PARIS_ID, Api, accounts, flagged, flow, registered
-from sqlalchemy import func, select
+from audit_helpers import CORSE_ID, Api, accounts, flagged, flow, registered
 
 from cpts_audit.access import ACCESS
-from cpts_audit.storage.models import Finding, FindingTransition
-from cpts_kit.auth import Role
-from cpts_kit.outbox import OutboxEvent
+from cpts_kit.testing import Caller, Probe, assert_access, standard_callers
 
-INSIDE: dict[Role, dict[str, Any]] = {
-    Role.ARS: {"region": "94"},
-    Role.CPAM: {"departement": "2A"},
-    Role.CPTS: {"cpts": CORSE_ID},
-}
-OUTSIDE: dict[Role, dict[str, Any]] = {
-    Role.ARS: {"region": "11"},
-    Role.CPAM: {"departement": "75"},
-    Role.CPTS: {"cpts": PARIS_ID},
-}
-LISTS = {"finding.read:list", "finding.summary", "risk.rank", "report.missions", "rule.read"}
+CALLERS = standard_callers(region="94", departement="2A", other_region="11", other_departement="75")
+TERRITORIAL = [c for c in CALLERS if c.claims]
 
 
 async def seed(api: Api) -> str:
+    """One finding on the Corsican CPTS (a yoga class booked in its accounts)."""
     yoga = flagged(27, "604000", "Séance de yoga", "800.00", "leisure_or_culture")
     await api.project(
         [
@@ -43,73 +30,60 @@ async def seed(api: Api) -> str:
     return str(page["items"][0]["id"])
 
 
-def requests(finding_id: str) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
-    """The endpoints guarded by each action (``:list`` marks the list form of a read)."""
+def probes(finding_id: str, caller: Caller) -> dict[str, Probe | list[Probe]]:
+    """The requests guarded by each action. The role check comes before the territory: a role
+    the table refuses gets a 403 wherever it is; an allowed one outside its territory gets a
+    404 for one resource and an answer counting nothing for a list or a report."""
+
+    def outside(action: str, status: int) -> int:
+        return status if ACCESS.allows(caller.role, action) else 403
+
+    def scoped(action: str, method: str, url: str, **options: object) -> Probe:
+        return Probe(method, url, CORSE_ID, outside=outside(action, 200), **options)  # type: ignore[arg-type]
+
     return {
-        "finding.read": [("GET", f"/v1/findings/{finding_id}", {}), ("GET", "/v1/findings", {"list": True})],
-        "finding.update": [
-            ("PATCH", f"/v1/findings/{finding_id}", {"json": {"status": "acknowledged", "reason": "Vu en dialogue"}})
+        "finding.read": [
+            Probe("GET", f"/v1/findings/{finding_id}", CORSE_ID, outside=outside("finding.read", 404)),
+            scoped("finding.read", "GET", "/v1/findings"),
         ],
-        "finding.summary": [("GET", "/v1/findings/summary", {"list": True})],
-        "risk.read": [("GET", f"/v1/cpts/{CORSE_ID}/risk", {})],
-        "risk.rank": [("GET", "/v1/risk", {"list": True})],
-        "report.missions": [("GET", "/v1/reports/missions", {"params": {"year": 2023}, "list": True})],
-        "rule.read": [("GET", "/v1/rules", {"list": True})],
-        "replay": [("POST", "/v1/replay", {})],
+        "finding.summary": scoped("finding.summary", "GET", "/v1/findings/summary"),
+        "risk.read": Probe("GET", f"/v1/cpts/{CORSE_ID}/risk", CORSE_ID, outside=outside("risk.read", 404)),
+        "risk.rank": scoped("risk.rank", "GET", "/v1/risk"),
+        "report.missions": scoped("report.missions", "GET", "/v1/reports/missions", params={"year": "2023"}),
+        "rule.read": scoped("rule.read", "GET", "/v1/rules"),
+        # No broker in these tests: an allowed replay answers 503 and changes nothing.
+        "replay": Probe("POST", "/v1/replay", CORSE_ID, ok=503, outside=403),
+        # Last: once acknowledged, the finding has moved on.
+        "finding.update": Probe(
+            "PATCH",
+            f"/v1/findings/{finding_id}",
+            CORSE_ID,
+            json={"status": "acknowledged", "reason": "Vu en dialogue de gestion"},
+            outside=outside("finding.update", 404),
+        ),
     }
 
 
-async def state(api: Api) -> tuple[int, int, list[str]]:
-    async with api.db.sessionmaker() as session:
-        outbox = await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0
-        history = await session.scalar(select(func.count()).select_from(FindingTransition)) or 0
-        statuses = list((await session.scalars(select(Finding.status))).all())
-    return int(outbox), int(history), statuses
-
-
-def test_every_action_has_requests() -> None:
-    assert {p.action for p in ACCESS} == set(requests("x"))
-
-
-@pytest.mark.parametrize("role", list(Role))
-async def test_access_follows_the_table(api: Api, role: Role) -> None:
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.label)
+async def test_the_access_table_rules_every_endpoint(api: Api, caller: Caller) -> None:
     finding_id = await seed(api)
-    # The workflow step last: once the finding moved on, the test ends for that role.
-    for permission in sorted(ACCESS, key=lambda p: p.action == "finding.update"):
-        for method, url, options in requests(finding_id)[permission.action]:
-            is_list = bool(options.get("list"))
-            kwargs = {k: v for k, v in options.items() if k != "list"}
-            for inside in (True, False):
-                if role not in INSIDE and not inside:
-                    continue  # national roles have no outside
-                claims = (INSIDE if inside else OUTSIDE).get(role, {})
-                before = await state(api)
-                answer: httpx.Response = await api.call(method, url, role.value, claims, **kwargs)
-                allowed = role in permission.roles
-                what = f"{permission.action} {method} {url} as {role.value} {'inside' if inside else 'outside'}"
-                if not allowed:
-                    expected = (
-                        {403} if (inside or is_list or permission.action in ("rule.read", "replay")) else {403, 404}
-                    )
-                    assert answer.status_code in expected, (what, answer.text)
-                    assert answer.headers["content-type"] == "application/problem+json"
-                    assert await state(api) == before, what
-                elif permission.action == "replay":
-                    assert answer.status_code == 503, (what, answer.text)  # no broker in this test
-                elif inside or is_list:
-                    assert answer.status_code == 200, (what, answer.text)
-                    body = answer.json()
-                    if is_list and not inside and isinstance(body, dict) and "total" in body:
-                        assert body["total"] == 0, what
-                    if is_list and not inside and permission.action == "report.missions":
-                        assert all(m["aci_paid"] == "0.00" for m in body["missions"]), what
-                else:
-                    assert answer.status_code == 404, (what, answer.text)
-                    assert await state(api) == before, what
-                if method == "PATCH" and answer.status_code == 200:
-                    back = await api.call("GET", url, "cnam")
-                    assert back.json()["status"] == "acknowledged"
-                    return
+    seen = await assert_access(api, ACCESS, probes(finding_id, caller), caller)
+    if seen["finding.update"] == [200]:
+        assert (await api.call("GET", f"/v1/findings/{finding_id}")).json()["status"] == "acknowledged"
+
+
+@pytest.mark.parametrize("caller", [c for c in TERRITORIAL if not c.inside], ids=lambda c: c.label)
+async def test_outside_the_territory_lists_and_reports_count_nothing(api: Api, caller: Caller) -> None:
+    await seed(api)
+    claims = caller.claims_for(CORSE_ID)
+    for url in ("/v1/findings", "/v1/risk"):
+        answer = await api.call("GET", url, caller.role.value, claims)
+        assert answer.status_code == 403 or answer.json()["total"] == 0, (url, answer.text)
+    summary = await api.call("GET", "/v1/findings/summary", caller.role.value, claims)
+    assert summary.status_code == 200 and "800" not in summary.text, summary.text
+    report = await api.call("GET", "/v1/reports/missions", caller.role.value, claims, params={"year": 2023})
+    assert report.status_code == 200
+    assert all(m["aci_paid"] == "0.00" for m in report.json()["missions"])
 
 
 async def test_missing_or_bad_token(api: Api) -> None:

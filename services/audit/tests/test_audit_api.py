@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from cpts_audit.storage.models import Finding
 from cpts_kit.outbox import OutboxEvent
+from cpts_kit.testing import PROBLEM, database_state
 
-PROBLEM = "application/problem+json"
 LAB = flagged(17, "706000", "Formation financée par Laboratoire Sanofi", "4000.00", "health_industry")
 YOGA = flagged(27, "604000", "Séance de yoga pour les membres du bureau", "800.00", "leisure_or_culture")
 
@@ -141,6 +141,67 @@ async def test_workflow_with_reasons_authors_and_events(api: Api) -> None:
     assert (await api.call("GET", url)).json()["status"] == "resolved"
     risk = (await api.call("GET", f"/v1/cpts/{CORSE_ID}/risk")).json()
     assert [c["rule"] for c in risk["contributions"]] == ["out_of_mission_spending"]
+
+
+async def test_if_match_refuses_a_step_on_a_stale_read(api: Api) -> None:
+    """Two controllers read the same finding; the first step wins, the second (with the ETag
+    of its now stale read) gets a 412 and changes nothing; a fresh read lets it act."""
+    await api.project(headline())
+    [lab] = (await api.call("GET", "/v1/findings", params={"rule": "undeclared_source"})).json()["items"]
+    url = f"/v1/findings/{lab['id']}"
+    read = await api.call("GET", url, "auditor")
+    tag = read.headers["ETag"]
+    assert tag.startswith('"') and (await api.call("GET", url, "ars", {"region": "94"})).headers["ETag"] == tag
+    first = await api.call(
+        "PATCH", url, "auditor", json={"status": "acknowledged", "reason": "Pris en charge"}, headers={"If-Match": tag}
+    )
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    before = await database_state(api.db)
+    stale = await api.call(
+        "PATCH",
+        url,
+        "ars",
+        {"region": "94"},
+        json={"status": "dismissed", "reason": "Sans objet"},
+        headers={"If-Match": tag},
+    )
+    assert stale.status_code == 412 and stale.headers["content-type"] == PROBLEM
+    assert stale.json()["type"] == "/problems/precondition-failed" and first.headers["ETag"] in stale.json()["detail"]
+    assert await database_state(api.db) == before
+    fresh = await api.call("GET", url, "ars", {"region": "94"})
+    assert fresh.headers["ETag"] == first.headers["ETag"] and fresh.json()["status"] == "acknowledged"
+    done = await api.call(
+        "PATCH",
+        url,
+        "ars",
+        {"region": "94"},
+        json={"status": "resolved", "reason": "Convention produite"},
+        headers={"If-Match": fresh.headers["ETag"]},
+    )
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    # A change of facts is a change too: the evaluator's update makes an older ETag stale.
+    [yoga] = (await api.call("GET", "/v1/findings", params={"rule": "out_of_mission_spending"})).json()["items"]
+    yoga_url = f"/v1/findings/{yoga['id']}"
+    old = (await api.call("GET", yoga_url)).headers["ETag"]
+    bigger = flagged(27, "604000", "Séance de yoga pour les membres du bureau", "1200.00", "leisure_or_culture")
+    await api.project([headline(flags=[LAB, bigger])[-1]])
+    assert (await api.call("GET", yoga_url)).json()["amount"] == "1200.00"
+    late = await api.call(
+        "PATCH",
+        yoga_url,
+        "auditor",
+        json={"status": "acknowledged", "reason": "Vu en contrôle"},
+        headers={"If-Match": old},
+    )
+    assert late.status_code == 412
+    star = await api.call(
+        "PATCH",
+        yoga_url,
+        "auditor",
+        json={"status": "acknowledged", "reason": "Vu en contrôle"},
+        headers={"If-Match": "*"},
+    )
+    assert star.status_code == 200
 
 
 async def test_a_closed_finding_that_comes_back_keeps_its_workflow_status(api: Api) -> None:

@@ -281,9 +281,12 @@ async def change_status(
 
 async def evaluate_dirty(session: AsyncSession, settings: ServiceSettings, limit: int = 500) -> Outcome:
     """Re-run the rules of the CPTS whose facts changed; clears a mark only if no newer
-    change arrived meanwhile (its version is the one read)."""
+    change arrived meanwhile (its version is the one read). Several replicas evaluate at once:
+    each claims its marks (row locks held until its commit; on PostgreSQL another replica skips
+    them), so a CPTS is evaluated by one replica at a time and its findings raised once."""
     outcome = Outcome()
-    marks = (await session.execute(select(DirtyCpts.cpts_id, DirtyCpts.version).limit(limit))).all()
+    claim = select(DirtyCpts.cpts_id, DirtyCpts.version).order_by(DirtyCpts.cpts_id).limit(limit)
+    marks = (await session.execute(claim.with_for_update(skip_locked=True))).all()
     for cpts_id, version in marks:
         outcome.add(await evaluate_cpts(session, settings, cpts_id))
         outcome.evaluated += 1

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections import Counter, defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import func, select
@@ -47,6 +49,9 @@ from cpts_kit.auth import issue_dev_token
 from cpts_kit.db import Database
 from cpts_kit.money import to_money
 from cpts_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEED = 2025
 YEARS = (2022, 2023)
@@ -112,7 +117,7 @@ async def _wait_for_funding(funding: httpx.AsyncClient, settings: AuditSettings)
         if (total and total == previous) or loop.time() >= deadline:
             return total
         previous = total
-        await asyncio.sleep(settings.demo_poll_seconds)
+        await asyncio.sleep(max(settings.demo_poll_seconds, 1.0))  # stable over a second: done
 
 
 async def _read_funding(funding: httpx.AsyncClient) -> Plan:
@@ -253,16 +258,21 @@ async def _upload(
         "spending_statement": f"depenses-{year}.csv",
         "activity_report": f"rapport-{year}.pdf",
     }
-    for _ in range(60):  # the documents service may not know the CPTS yet (its projection lags)
+    # The documents service may not know the CPTS yet (its projection lags): retry a 404 until
+    # a deadline, soon at first, then less often.
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + 120.0, 0.1
+    while True:
         answer = await documents.post(
             f"/v1/cpts/{cpts_id}/documents",
             files={"file": (names[kind], content)},
             data={"type": kind, "fiscal_year": str(year), **fields},
             headers=_token(settings, "cpts", cpts=cpts_id),
         )
-        if answer.status_code != 404:
+        if answer.status_code != 404 or loop.time() >= deadline:
             break
-        await asyncio.sleep(2)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
     if answer.status_code not in (200, 201):
         raise RuntimeError(
             f"documents refused the {kind} {year} of {cpts_id}: {answer.status_code} {answer.text[:300]}"
@@ -275,16 +285,23 @@ def _report(cpts_id: str, year: int, financial_part: bool) -> bytes:
 
 
 async def _wait_for_audit(db: Database, settings: AuditSettings, documents_expected: int) -> None:
-    """Until the projection holds the pushed accounts and no CPTS waits for evaluation, twice."""
+    """Until the projection holds the pushed accounts and no CPTS has waited for evaluation for
+    a few seconds (the last activity reports' events may still be on their way), or the
+    deadline. Polls often: the load ends as soon as the audit is done."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.demo_wait_seconds
-    quiet = 0
-    while loop.time() < deadline and quiet < 3:
-        await asyncio.sleep(settings.demo_poll_seconds)
+    quiet_since: float | None = None
+    while loop.time() < deadline:
         async with db.sessionmaker() as session:
             accounts = await session.scalar(select(func.count()).select_from(Fact).where(Fact.kind == "accounts")) or 0
             dirty = await session.scalar(select(func.count()).select_from(DirtyCpts)) or 0
-        quiet = quiet + 1 if accounts >= documents_expected and dirty == 0 else 0
+        if accounts >= documents_expected and dirty == 0:
+            quiet_since = loop.time() if quiet_since is None else quiet_since
+            if loop.time() - quiet_since >= settings.demo_quiet_seconds:
+                return
+        else:
+            quiet_since = None
+        await asyncio.sleep(settings.demo_poll_seconds)
 
 
 async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
@@ -293,19 +310,32 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
     db = Database(audit.database_url)
     timeout = httpx.Timeout(60.0)
     cnam = _token(audit, "cnam")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    timings: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=audit.demo_concurrency, max_keepalive_connections=audit.demo_concurrency)
     try:
         async with (
-            httpx.AsyncClient(base_url=audit.demo_funding_url, headers=cnam, timeout=timeout) as funding,
-            httpx.AsyncClient(base_url=audit.demo_documents_url, timeout=timeout) as documents,
+            httpx.AsyncClient(base_url=audit.demo_funding_url, headers=cnam, timeout=timeout, limits=limits) as funding,
+            httpx.AsyncClient(base_url=audit.demo_documents_url, timeout=timeout, limits=limits) as documents,
             httpx.AsyncClient(base_url=audit.demo_registry_url, headers=cnam, timeout=timeout) as registry,
         ):
             await _wait_for_funding(funding, audit)
             plan = await _read_funding(funding)
             if not plan.paid.get(PLANT_YEAR):
                 return "no demo accounts: the funding service has no ACI payments for 2023"
-            for year in YEARS:
-                for cpts_id in plan.paid.get(year, []):
-                    await _envelope_check(funding, plan, cpts_id, year)
+            gate = asyncio.Semaphore(audit.demo_concurrency)
+
+            async def bounded(job: Awaitable[T]) -> T:
+                async with gate:
+                    return await job
+
+            timings["funding read"] = loop.time() - started
+            # One GET per paid CPTS and year: concurrent, a few at a time (not one after another).
+            await asyncio.gather(
+                *(bounded(_envelope_check(funding, plan, c, y)) for y in YEARS for c in plan.paid.get(y, []))
+            )
+            timings["envelopes"] = loop.time() - started - timings["funding read"]
             _choose(plan, rng)
             for candidate in [plan.planted["aci_above_maximum"], *plan.spares]:
                 if await _plant_over_maximum(funding, candidate):
@@ -326,7 +356,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                         anomalies = _anomalies_of(plan, cpts_id)
                     jobs.append((cpts_id, year, anomalies))
             lines: dict[str, list[int]] = {}
-            gate = asyncio.Semaphore(4)
+            pushing = loop.time()
 
             async def push(cpts_id: str, year: int, anomalies: Anomalies) -> None:
                 received = _received(plan.flows[(cpts_id, year)])
@@ -379,8 +409,12 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                 shell = plan.planted[anomaly]
                 answer = await registry.put(f"/v1/cpts/{shell}/members/{PLANT_YEAR}", json={"counts": SHELL_MEMBERS})
                 answer.raise_for_status()
+            timings["push"] = loop.time() - pushing
+            waiting = loop.time()
             await _wait_for_audit(db, audit, len(jobs))
-            return await _summary(db, audit, plan, len(jobs), lines)
+            timings["audit"] = loop.time() - waiting
+            log.info("audit demo timings: %s", ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+            return await _summary(db, audit, plan, len(jobs), lines, timings)
     finally:
         await db.dispose()
 
@@ -407,7 +441,14 @@ def _anomalies_of(plan: Plan, cpts_id: str) -> Anomalies:
     return anomalies
 
 
-async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: int, lines: dict[str, list[int]]) -> str:
+async def _summary(
+    db: Database,
+    settings: AuditSettings,
+    plan: Plan,
+    pushed: int,
+    lines: dict[str, list[int]],
+    timings: dict[str, float],
+) -> str:
     async with db.sessionmaker() as session:
         rows = (
             await session.execute(
@@ -457,5 +498,6 @@ async def _summary(db: Database, settings: AuditSettings, plan: Plan, pushed: in
     return (
         f"demo data loaded: {pushed} FECs, spending statements and activity reports pushed for {years}; "
         f"findings by rule: {rules or 'none'}; {verdict}; high findings from the funding data: {upstream}; "
-        f"unexplained high findings: {unexplained}; anomalies listed in {path}"
+        f"unexplained high findings: {unexplained}; anomalies listed in {path}; "
+        f"took {sum(timings.values()):.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})"
     )

@@ -19,7 +19,12 @@ class AuditSettings(ServiceSettings):
     evaluation_interval_seconds: float = 0.5
     # The demo loader waits for the other services (see demo.py).
     demo_wait_seconds: float = 600.0
-    demo_poll_seconds: float = 2.0
+    demo_poll_seconds: float = 0.5
+    # Done when the evaluator has had nothing to do for this long (events may still be in flight).
+    demo_quiet_seconds: float = 4.0
+    # Requests in flight at once to the other services (the documents service parses each FEC:
+    # more than a few only queue on a small machine).
+    demo_concurrency: int = 6
     # Where the demo finds the other services' public APIs (default: their own host and port
     # variables, as ``cpts run`` sets them, else the conventional ports).
     demo_registry_url: str = ""

@@ -33,6 +33,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller's role may not do this",
         404: "Unknown, or outside the caller's territory",
         409: "Not allowed from the finding's current status",
+        412: "If-Match names an older ETag: the finding changed since it was read",
         422: "Invalid parameters or body",
         503: "The broker is not reachable",
     }

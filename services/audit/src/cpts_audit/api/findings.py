@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from cpts_audit import commands, queries
 from cpts_audit.access import ACCESS
@@ -13,8 +13,29 @@ from cpts_audit.api.deps import INSEE_DEPARTEMENT, INSEE_REGION, Caller, Finding
 from cpts_audit.domain.findings import Severity, Status, allowed_transitions
 from cpts_audit.storage.models import Finding, FindingTransition
 from cpts_kit.pagination import Page, PageParams, page_params
+from cpts_kit.problems import Problem
 
 router = APIRouter(tags=["findings"])
+
+# Every change of a finding (facts or workflow) bumps its revision: the ETag a controller's
+# PATCH sends back in If-Match, so that two controllers cannot overwrite each other's step.
+WITH_ETAG: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": {"description": "The finding's revision", "schema": {"type": "string"}}}}
+}
+
+
+def etag(finding: Finding) -> str:
+    return f'"{finding.revision}"'
+
+
+def check_if_match(if_match: str | None, finding: Finding) -> None:
+    if if_match is not None and if_match.strip() not in (etag(finding), "*"):
+        raise Problem(
+            412,
+            f"The finding changed since you read it (current ETag {etag(finding)})",
+            type_="/problems/precondition-failed",
+            title="Precondition failed",
+        )
 
 
 def view(finding: Finding, history: list[FindingTransition] | None = None) -> schemas.FindingView:
@@ -102,11 +123,14 @@ async def findings_summary(session: Session, caller: Caller, filters: Filters) -
     "/v1/findings/{finding_id}",
     response_model=schemas.FindingView,
     summary="A finding with its evidence and its history",
-    responses=problems(401, 403, 404),
+    responses={**WITH_ETAG, **problems(401, 403, 404)},
 )
-async def get_finding(finding_id: FindingId, session: Session, caller: Caller) -> schemas.FindingView:
+async def get_finding(
+    finding_id: FindingId, session: Session, caller: Caller, response: Response
+) -> schemas.FindingView:
     ACCESS.require(caller, "finding.read")
     finding = await queries.get_finding(session, caller, finding_id)
+    response.headers["ETag"] = etag(finding)
     return view(finding, await queries.history(session, finding.id))
 
 
@@ -114,13 +138,21 @@ async def get_finding(finding_id: FindingId, session: Session, caller: Caller) -
     "/v1/findings/{finding_id}",
     response_model=schemas.FindingView,
     summary="Move a finding in its workflow: open → acknowledged → resolved or dismissed (a reason is required)",
-    responses=problems(401, 403, 404, 409, 422),
+    responses={**WITH_ETAG, **problems(401, 403, 404, 409, 412, 422)},
 )
 async def patch_finding(
-    finding_id: FindingId, body: schemas.FindingPatch, request: Request, session: Session, caller: Caller
+    finding_id: FindingId,
+    body: schemas.FindingPatch,
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    if_match: Annotated[str | None, Header(description="ETag from a GET, to refuse lost updates")] = None,
 ) -> schemas.FindingView:
-    finding = await queries.get_finding(session, caller, finding_id)
     ACCESS.require(caller, "finding.update")
+    finding = await queries.get_finding(session, caller, finding_id)
+    check_if_match(if_match, finding)
     await commands.change_status(session, settings_of(request), caller, finding, body.status, body.reason.strip())
     await session.commit()
+    response.headers["ETag"] = etag(finding)
     return view(finding, await queries.history(session, finding.id))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_audit.events.readers import fact_key, replaces
@@ -17,13 +18,14 @@ log = logging.getLogger(__name__)
 
 
 async def mark_dirty(session: AsyncSession, cpts_id: str) -> None:
-    row = await session.get(DirtyCpts, cpts_id)
-    if row is None:
-        session.add(DirtyCpts(cpts_id=cpts_id, version=1))
-    else:
-        await session.execute(
-            update(DirtyCpts).where(DirtyCpts.cpts_id == cpts_id).values(version=DirtyCpts.version + 1)
-        )
+    """One statement (an upsert), not read-then-write: two replicas' consumers may mark the same
+    CPTS at once (its events come from several topics), and an evaluator may be deleting the
+    mark meanwhile; the upsert waits for it and re-creates the mark instead of losing it."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    statement = insert(DirtyCpts).values(cpts_id=cpts_id, version=1)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[DirtyCpts.cpts_id], set_={"version": DirtyCpts.version + 1})
+    )
 
 
 async def apply_event(session: AsyncSession, event: CloudEvent) -> None:
