@@ -23,7 +23,7 @@ from fault_platform import LIFECYCLE, Platform, eventually, keep_writing, metric
 
 from cpts_kit.broker import end_offsets
 from cpts_kit.settings import ServiceSettings
-from cpts_kit.testing import create_postgres_database, drop_postgres_database, read_topic
+from cpts_kit.testing import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 
@@ -32,16 +32,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     """Two PostgreSQL databases (registry, funding), migrated; the broker started. The test
     starts the services. Fails, never skips, when PostgreSQL is unreachable."""
-    registry_db, funding_db = await create_postgres_database(), await create_postgres_database()
-    running = Platform(tmp_path, registry_db, funding_db)
-    try:
-        await running.migrate()
-        running.broker.start()
+    async with Platform.on_postgres(tmp_path, ["registry", "funding"]) as running:
         yield running
-    finally:
-        running.stop_all()
-        await drop_postgres_database(registry_db)
-        await drop_postgres_database(funding_db)
 
 
 def report(test: str, seconds: float, detail: str = "") -> None:
