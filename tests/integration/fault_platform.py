@@ -180,6 +180,9 @@ class Platform:
         return process
 
     def stop_all(self) -> None:
+        for process in self.processes:  # all told at once, then each waited for
+            if process.popen.poll() is None:
+                process.popen.terminate()
         for process in self.processes:
             process.stop()
         self.broker.stop()
