@@ -1,17 +1,19 @@
-"""The platform as separate processes for the fault-injection tests: the embedded broker, and
-the registry and funding services each started with ``cpts serve`` on PostgreSQL, with short
-relay and broker-check intervals. Writes go through the registry's public API; what funding
-applied is read from its database and its API."""
+"""The platform as separate processes, for the fault-injection and headline tests: the embedded
+broker, and any of the services each started with ``cpts serve`` on its own PostgreSQL
+database, with short relay and broker-check intervals. Writes go through the registry's public
+API; what funding applied is read from its database and its API."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from cpts_funding.service import spec as funding_spec
 from cpts_funding.settings import FundingSettings
 from cpts_kit.auth import issue_dev_token
 from cpts_kit.broker import EmbeddedBroker, free_port
 from cpts_kit.identifiers import with_luhn_key
 from cpts_kit.service import upgrade
-from cpts_registry.service import spec as registry_spec
+from cpts_kit.testing import create_postgres_database, drop_postgres_database
 
 # Short intervals so that a fault is noticed within a second or two.
 TUNING = {
@@ -71,24 +72,28 @@ class Process:
 @dataclass
 class Platform:
     tmp: Path
-    registry_db: str
-    funding_db: str
+    registry_db: str = ""
+    funding_db: str = ""
     tuned: bool = True  # short relay and check intervals (False: the shipped defaults)
+    databases: dict[str, str] = field(default_factory=dict)  # service -> its database URL
     broker: EmbeddedBroker = field(init=False)
     processes: list[Process] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)  # CPTS id -> statuses reached (1..3)
     populations: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        named = {"registry": self.registry_db, "funding": self.funding_db}
+        self.databases = {name: url for name, url in named.items() if url} | self.databases
+        self.registry_db = self.databases.get("registry", "")
+        self.funding_db = self.databases.get("funding", "")
         self.broker = EmbeddedBroker(free_port(), log_file=self.tmp / "broker.log")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CPTS_")}
         self.env |= (TUNING if self.tuned else {"CPTS_LOG_JSON": "false"}) | {
             "CPTS_STATE_DIR": str(self.tmp),
             "CPTS_EMBEDDED": "true",  # the services verify the development key's tokens
             "CPTS_KAFKA_BOOTSTRAP": self.broker.bootstrap,
-            "CPTS_REGISTRY_DATABASE_URL": self.registry_db,
-            "CPTS_FUNDING_DATABASE_URL": self.funding_db,
         }
+        self.env |= {f"CPTS_{name.upper()}_DATABASE_URL": url for name, url in self.databases.items()}
         settings = FundingSettings(state_dir=self.tmp, database_url=self.funding_db, embedded=True)
         self.headers = {"Authorization": "Bearer " + issue_dev_token(settings, role="cnam")}
         # The health project is the State's decision (DGOS), the ACI the Assurance maladie's act.
@@ -96,33 +101,59 @@ class Platform:
             "health_project_validated": {"Authorization": "Bearer " + issue_dev_token(settings, role="dgos")},
             "aci_signed": self.headers,
         }
+        self._settings = settings
         self._sirens = 0
         self._born = time.monotonic()
+
+    @classmethod
+    @asynccontextmanager
+    async def on_postgres(cls, tmp: Path, services: list[str], **env: str) -> AsyncIterator[Platform]:
+        """A throw-away PostgreSQL database per service, migrated, and the broker started; the
+        test starts the services. Stops what it started and drops the databases. Fails, never
+        skips, when PostgreSQL is unreachable. ``env`` adds variables for every service."""
+        urls = await asyncio.gather(*(create_postgres_database() for _ in services))
+        running = cls(tmp, databases=dict(zip(services, urls, strict=True)))
+        running.env |= env
+        try:
+            await running.migrate()
+            running.broker.start()
+            running.mark(f"broker on {running.broker.bootstrap}, {len(services)} databases migrated")
+            yield running
+        finally:
+            running.stop_all()
+            for url in urls:
+                await drop_postgres_database(url)
+
+    def auth(self, role: str, **claims: Any) -> dict[str, str]:
+        """The headers of a development token for ``role`` (``region=``, ``cpts=``...)."""
+        return {"Authorization": "Bearer " + issue_dev_token(self._settings, role=role, **claims)}
 
     def mark(self, what: str) -> None:
         """A timestamped step in the test's output (where the time goes when one is slow)."""
         print(f"[{time.monotonic() - self._born:6.1f}s] {what}")
 
     async def migrate(self) -> None:
-        await upgrade(registry_spec, self.registry_db)
-        await upgrade(funding_spec, self.funding_db)
+        for name, url in self.databases.items():
+            await upgrade(importlib.import_module(f"cpts_{name}.service").spec, url)
 
     def start(self, name: str, *, port: int | None = None, **env: str) -> Process:
         """``cpts serve <name>`` as its own process; waits until it answers /healthz."""
         (process,) = self.start_together((name, port, env))
         return process
 
-    def start_together(self, *services: tuple[str, int | None, dict[str, str]]) -> list[Process]:
+    def start_together(
+        self, *services: tuple[str, int | None, dict[str, str]], cap_seconds: float = 120.0
+    ) -> list[Process]:
         """Several services started at once (their imports overlap), each waited for."""
         started = [self._spawn(name, port or free_port(), env) for name, port, env in services]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + cap_seconds
         waiting = list(started)
         while waiting:
             process = waiting[0]
             if process.popen.poll() is not None:
                 raise AssertionError(f"{process.name} exited with {process.popen.returncode}: see {process.log}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"{process.name} did not answer within 120s: see {process.log}")
+                raise AssertionError(f"{process.name} did not answer within {cap_seconds:.0f}s: see {process.log}")
             try:
                 if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
                     self.mark(f"{process.name} answers on port {process.port}")
@@ -149,6 +180,9 @@ class Platform:
         return process
 
     def stop_all(self) -> None:
+        for process in self.processes:  # all told at once, then each waited for
+            if process.popen.poll() is None:
+                process.popen.terminate()
         for process in self.processes:
             process.stop()
         self.broker.stop()
