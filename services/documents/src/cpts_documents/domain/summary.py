@@ -35,6 +35,10 @@ from cpts_documents.domain.text import Words, fold
 
 CENT = Decimal("0.01")
 _LABEL_CACHE = 20_000
+# Looks per (account, labels): more than the folded labels, so that a usual file's combinations
+# (thousands of labels on a few dozen accounts) stay cached instead of being cleared over and over;
+# still bounded (about 25 MB when full of distinct labels).
+_LOOK_CACHE = 50_000
 
 
 def _dec(cents: int) -> Decimal:
@@ -236,7 +240,7 @@ class AccountsSummariser:
             professions,
             klass == "2" and "real_estate" in reasons,
         )
-        if len(self._looks) >= _LABEL_CACHE:  # bounded whatever the number of labels
+        if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
             self._looks.clear()
         self._looks[key] = look
         return look
