@@ -357,8 +357,8 @@ async def test_replay_rebuilds_the_same_findings_and_keeps_their_states(api: Api
 
 
 async def test_contract_events_of_this_round_drive_their_rules(api: Api) -> None:
-    """indicators' activity signals and funding's over_maximum, built after contracts.md (their
-    producers are being written in parallel), reach empty_shell and aci_above_maximum."""
+    """indicators' activity signals and funding's over_maximum, checked against their producers'
+    published schemas, reach empty_shell and aci_above_maximum."""
     from audit_helpers import event
 
     place = {"cpts_id": CORSE_ID, "region": "94", "departement": "2A"}
@@ -368,9 +368,12 @@ async def test_contract_events_of_this_round_drive_their_rules(api: Api) -> None
         {
             **place,
             "year": 2023,
+            "missions_funded": ["prevention"],
             "missions_funded_without_measurement": ["prevention"],
+            "measurements_count": 0,
             "declarative_share": "1.0000",
             "dialogue_missing": True,
+            "as_of": "2024-06-30",
         },
     )
     over = event(
