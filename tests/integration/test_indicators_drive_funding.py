@@ -77,8 +77,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def token(indicators: httpx.AsyncClient, role: str, **claims: Any) -> dict[str, str]:
-    settings = indicators._transport.app.state.settings  # type: ignore[attr-defined]
+def token(service: httpx.AsyncClient, role: str, **claims: Any) -> dict[str, str]:
+    settings = service._transport.app.state.settings  # type: ignore[attr-defined]
     return {"Authorization": "Bearer " + issue_dev_token(settings, role=role, **claims)}
 
 
@@ -101,8 +101,12 @@ async def test_validated_achievement_drives_the_variable_part(platform: Clients)
     )
     assert created.status_code == 201, created.text
     cpts_id = created.json()["id"]
-    for to, on in (("health_project_validated", "2022-06-01"), ("aci_signed", "2023-02-01")):
-        moved = await registry.post(f"/v1/cpts/{cpts_id}/transitions", json={"to": to, "effective_date": on})
+    # The health project is the State's decision (DGOS), the ACI the Assurance maladie's act (Cnam).
+    dgos = token(registry, "dgos")
+    for to, on, by in (("health_project_validated", "2022-06-01", dgos), ("aci_signed", "2023-02-01", {})):
+        moved = await registry.post(
+            f"/v1/cpts/{cpts_id}/transitions", json={"to": to, "effective_date": on}, headers=by
+        )
         assert moved.status_code == 200, moved.text
     ars, cpam = token(indicators, "ars", region="94"), token(indicators, "cpam", departement="2A")
 

@@ -1,10 +1,11 @@
-"""Helpers of the indicators tests (a module name unique across the repository): the API
-client, settings, and events shaped like the registry's, funding's and documents' (after
-contracts/events/ and the contracts of this round), applied through the real handlers."""
+"""Helpers of the indicators tests (a module name unique across the repository): the kit's
+test client with the indicators' own helpers, settings, and events shaped like the registry's,
+funding's and documents' (after contracts/events/ and the contracts of this round), applied
+through the real handlers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,11 @@ from cpts_indicators.events.projection import (
 )
 from cpts_indicators.events.sources import DOCUMENTS_TOPIC, FUNDING_TOPIC, REGISTRY_TOPIC
 from cpts_indicators.settings import IndicatorsSettings
-from cpts_kit.auth import issue_dev_token
+from cpts_kit import testing
 from cpts_kit.db import Database
 from cpts_kit.events import CloudEvent
 from cpts_kit.inbox import EventConsumer
-
-PROBLEM = "application/problem+json"
+from cpts_kit.testing import UNREACHABLE
 
 # The CPTS of the tests: Ajaccio (94 / 2A, T2, signed 15 March 2021), Paris (11 / 75, T4,
 # signed 10 January 2020), Caen (28 / 14, T1, signed 1 June 2022).
@@ -49,20 +49,10 @@ T2_VARIABLE = {
 }
 
 
-def make_settings(database_url: str, state_dir: Path, bootstrap: str = "127.0.0.1:1") -> IndicatorsSettings:
-    return IndicatorsSettings(
-        database_url=database_url,
-        state_dir=state_dir,
-        kafka_bootstrap=bootstrap,
-        relay_interval_seconds=0.1,
-        broker_check_interval_seconds=1.0,
-        kafka_request_timeout_ms=3000,
-        relay_max_backoff_seconds=1.0,
-        log_json=False,
-        demo_wait_seconds=20,
-        demo_poll_seconds=0.2,
-        demo_min_signatories=3,
-    )
+def make_settings(database_url: str, state_dir: Path, bootstrap: str = UNREACHABLE) -> IndicatorsSettings:
+    """The kit's test settings, with a short demo wait (the demo tests feed its projections)."""
+    demo = {"demo_wait_seconds": 20, "demo_poll_seconds": 0.2, "demo_min_signatories": 3}
+    return testing.make_settings(IndicatorsSettings, database_url, state_dir, bootstrap, **demo)
 
 
 def registered(cpts_id: str, signed_on: date | None = None) -> CloudEvent:
@@ -196,19 +186,20 @@ async def project(db: Database, settings: IndicatorsSettings, events: list[Cloud
 
 
 @dataclass
-class Api:
-    client: httpx.AsyncClient
-    settings: IndicatorsSettings
-    db: Database
+class Api(testing.Api):
+    """The kit's test client, with the indicators' own helpers (territorial callers, seed)."""
 
-    def headers(self, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_dev_token(self.settings, role=role, **claims)}
+    dialogues: dict[str, str] = field(default_factory=dict)  # a dialogue per CPTS, for probes
 
-    async def call(
-        self, method: str, url: str, role: str = "cnam", claims: dict[str, Any] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {**self.headers(role, **(claims or {})), **kwargs.pop("headers", {})}
-        return await self.client.request(method, url, headers=headers, **kwargs)
+    @property
+    def database(self) -> Database:
+        assert self.db is not None
+        return self.db
+
+    @property
+    def indicators_settings(self) -> IndicatorsSettings:
+        assert isinstance(self.settings, IndicatorsSettings)
+        return self.settings
 
     async def as_ars(self, method: str, url: str, cpts_id: str = AJACCIO, **kwargs: Any) -> httpx.Response:
         return await self.call(method, url, role="ars", claims={"region": WHERE[cpts_id][0]}, **kwargs)
@@ -219,8 +210,8 @@ class Api:
     async def seed(self) -> None:
         """The three CPTS signed, Ajaccio's 2023 envelope, and two documents of Ajaccio."""
         await project(
-            self.db,
-            self.settings,
+            self.database,
+            self.indicators_settings,
             [registered(c, SIGNED[c]) for c in (AJACCIO, PARIS, CAEN)]
             + [
                 envelope_computed(AJACCIO, 2023),

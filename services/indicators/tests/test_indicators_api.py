@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from indicators_helpers import AJACCIO, CAEN, PARIS, PROBLEM, Api, dialogue, envelope_computed, measurement, project
+from indicators_helpers import AJACCIO, CAEN, PARIS, Api, dialogue, envelope_computed, measurement, project
+
+from cpts_kit.testing import PROBLEM
 
 TARGETS = f"/v1/cpts/{AJACCIO}/targets/2023"
 MEASUREMENTS = f"/v1/cpts/{AJACCIO}/measurements"
@@ -227,7 +229,9 @@ async def test_validation_by_ars_and_cpam_freezes_the_year(seeded: Api) -> None:
     assert retarget.status_code == 409
     assert (await seeded.call("GET", ACHIEVEMENT)).json() == frozen
     # Funding's later envelope changes the money, not the frozen rates.
-    await project(seeded.db, seeded.settings, [envelope_computed(AJACCIO, 2023, {"access_to_care": "20000.00"})])
+    await project(
+        seeded.database, seeded.indicators_settings, [envelope_computed(AJACCIO, 2023, {"access_to_care": "20000.00"})]
+    )
     after = by_code((await seeded.call("GET", ACHIEVEMENT)).json()["missions"], "mission")["access_to_care"]
     assert (after["rate"], after["variable_earned"]) == ("0.3600", "7200.00")
 

@@ -135,3 +135,13 @@ async def test_the_demo_is_deterministic(tmp_path: Path) -> None:
     await first[2].dispose()
     await second[2].dispose()
     assert first[0] == second[0] and first[1] == second[1] and len(first[1]) > 100
+
+
+async def test_the_demo_never_hangs_on_events_that_do_not_come(tmp_path: Path) -> None:
+    """No registry nor funding events: the bounded wait runs out and says what it found."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    await upgrade(spec, url)
+    settings = make_settings(url, tmp_path).model_copy(update={"demo_wait_seconds": 1.0})
+    summary = await load_demo(settings)
+    assert summary.startswith("no demo indicators: after 1s the projections hold 0 signatories"), summary
+    assert "run `cpts demo indicators` once they have arrived" in summary

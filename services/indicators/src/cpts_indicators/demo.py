@@ -100,7 +100,9 @@ async def projection_counts(db: Database) -> ProjectionCounts:
     return ProjectionCounts(int(signed or 0), int(envelopes or 0), int(documents or 0))
 
 
-async def wait_for_projection(db: Database, settings: IndicatorsSettings) -> ProjectionCounts:
+async def wait_for_projection(db: Database, settings: IndicatorsSettings) -> tuple[ProjectionCounts, bool]:
+    """The projection counts once they held still (``True``), or when the bounded wait ran out
+    (``False``): the loader never hangs on events that do not come."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.demo_wait_seconds
     previous, settled = await projection_counts(db), 0
@@ -111,9 +113,9 @@ async def wait_for_projection(db: Database, settings: IndicatorsSettings) -> Pro
         settled = settled + 1 if current == previous else 0
         enough = current.signatories >= settings.demo_min_signatories and current.envelopes
         if settled >= settings.demo_settle_polls and enough:
-            return current
+            return current, True
         if loop.time() >= deadline:
-            return current
+            return current, False
         previous = current
 
 
@@ -127,7 +129,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
             existing += int(await session.scalar(select(func.count()).select_from(Measurement)) or 0)
         if existing:
             return "demo data already there"
-        counts = await wait_for_projection(db, own)
+        counts, settled = await wait_for_projection(db, own)
         if counts.signatories < own.demo_min_signatories or not counts.envelopes:
             return (
                 f"no demo indicators: after {own.demo_wait_seconds:.0f}s the projections hold {counts.signatories} "
@@ -136,6 +138,11 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
         async with db.sessionmaker() as session:
             summary = await Generator(session, settings, random.Random(seed)).run()
             await session.commit()
+        if not settled:
+            summary += (
+                f" (funding's envelopes were still arriving after {own.demo_wait_seconds:.0f}s: "
+                f"loaded on the {counts.envelopes} envelope lines there)"
+            )
         return summary
     finally:
         await db.dispose()

@@ -14,8 +14,10 @@ class IndicatorsSettings(ServiceSettings):
     service_name: ClassVar[str] = "indicators"
     default_port: ClassVar[int] = 8004
 
-    # The demo loader waits for the registry's and funding's demos to reach the projections.
-    demo_wait_seconds: float = 600.0
-    demo_poll_seconds: float = 1.0
-    demo_settle_polls: int = 10  # the counts must stay the same this many polls in a row
+    # The demo loader waits for the registry's and funding's demos to reach the projections:
+    # a bounded wait (`cpts run` must be ready in well under two minutes), then it says what
+    # it found. Funding's relay publishes in batches: the counts must hold for a few polls.
+    demo_wait_seconds: float = 60.0
+    demo_poll_seconds: float = 0.5
+    demo_settle_polls: int = 6  # the counts must stay the same this many polls in a row
     demo_min_signatories: int = 700
