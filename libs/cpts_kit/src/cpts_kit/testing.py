@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -213,12 +214,19 @@ async def serve_api(
         await db.dispose()
 
 
+# The schema of a test's database does not change once it is migrated: reflect it once.
+_reflected: weakref.WeakKeyDictionary[Database, MetaData] = weakref.WeakKeyDictionary()
+
+
 async def database_state(db: Database, *, skip: Iterable[str] = ("alembic_version",)) -> dict[str, list[str]]:
     """Every row of every table (as sorted text), to assert that a refused request changed
     nothing: compare the state before and after."""
-    metadata = MetaData()
     async with db.engine.connect() as conn:
-        await conn.run_sync(metadata.reflect)
+        metadata = _reflected.get(db)
+        if metadata is None:
+            metadata = MetaData()
+            await conn.run_sync(metadata.reflect)
+            _reflected[db] = metadata
         state: dict[str, list[str]] = {}
         for name, table in sorted(metadata.tables.items()):
             if name in skip:
