@@ -52,11 +52,14 @@ def _label(role: str, claims: dict[str, Any]) -> str:
 
 
 async def counts(api: Api) -> dict[str, int]:
-    found = {}
+    """The row count of every table, in one statement (one round trip before and after each
+    refused request instead of one per table)."""
+    columns = []
+    for model in TABLES:
+        columns.append(select(func.count()).select_from(model).scalar_subquery().label(model.__name__))
     async with api.db.sessionmaker() as session:
-        for model in TABLES:
-            found[model.__name__] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
-    return found
+        row = (await session.execute(select(*columns))).one()
+    return {name: int(value or 0) for name, value in row._mapping.items()}
 
 
 @dataclass
