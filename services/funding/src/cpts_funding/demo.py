@@ -34,8 +34,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import func, select, true
+from sqlalchemy import Table, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_funding import steering
@@ -62,15 +63,18 @@ from cpts_funding.storage.models import (
     Funder,
     RegistryCpts,
     RegistryStatus,
+    new_id,
 )
 from cpts_kit.auth import Principal, Role
-from cpts_kit.db import Database
+from cpts_kit.db import Database, utcnow
+from cpts_kit.events import CloudEvent
 from cpts_kit.identifiers import with_luhn_key
 from cpts_kit.missions import Mission
-from cpts_kit.outbox import enqueue
+from cpts_kit.outbox import OutboxEvent, enqueue
 from cpts_kit.settings import ServiceSettings
 
 SEED = 2025
+BULK_ROWS = 2_000  # rows per multi-row INSERT
 LOADER = "demo-loader"
 CNAM_SIREN = "180035024"
 
@@ -190,6 +194,7 @@ class Generator:
     other_paid: dict[tuple[str, int], list[tuple[Funder, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     contracts: dict[str, dict[Mission, date]] = field(default_factory=dict)
     aci_payments: list[Flow] = field(default_factory=list)
+    pending: list[Flow] = field(default_factory=list)  # flows generated, not inserted yet
     declarations: int = 0
 
     async def run(self) -> str:
@@ -226,7 +231,7 @@ class Generator:
 
     def _funder(self, key: str, name: str, category: FunderCategory, siren: str | None = None) -> Funder:
         if key not in self.funders:
-            funder = Funder(name=name, category=category.value, siren=siren, created_by=LOADER)
+            funder = Funder(id=new_id(), name=name, category=category.value, siren=siren, created_by=LOADER)
             self.session.add(funder)
             self.funders[key] = funder
         return self.funders[key]
@@ -271,6 +276,7 @@ class Generator:
             )
             assert refusal is None, (cpts.cpts_id, on, refusal)
         flow = Flow(
+            id=new_id(),
             kind=kind.value,
             cpts_id=cpts.cpts_id,
             funder_category=category.value,
@@ -284,9 +290,11 @@ class Generator:
             aci_basis=basis.value if basis else None,
             note=note,
             recorded_by=LOADER,
+            recorded_at=utcnow(),
         )
-        flow.funder = funder
-        self.session.add(flow)
+        flow.funder = funder  # read by the event builder; the row itself goes in by bulk insert
+        flow.funder_id = funder.id
+        self.pending.append(flow)
         self.flows += 1
         if kind is FlowKind.PAYMENT:
             if category is FunderCategory.ACI:
@@ -296,12 +304,32 @@ class Generator:
         return flow
 
     async def _publish_flows(self) -> None:
-        """Flush, then enqueue each new flow's event (ids and sequence numbers now known)."""
-        pending = [obj for obj in self.session.new if isinstance(obj, Flow)]
-        await self.session.flush()
+        """Insert the pending flows and their events (one each, in the same order) in bulk:
+        tens of thousands of rows, in a few multi-row statements instead of one round trip per
+        row (the ORM unit of work inserts row by row when it must read back each key)."""
+        pending, self.pending = self.pending, []
+        await self.session.flush()  # funders and anything else added before
         by_id = {c.cpts_id: c for c in self.cpts}
-        for flow in sorted(pending, key=lambda f: f.seq):
-            enqueue(self.session, self.settings, flow.cpts_id, build.flow_event(flow, by_id[flow.cpts_id]))
+        columns = [c.key for c in Flow.__table__.columns if c.key != "seq"]
+        events = []
+        for flow in pending:
+            event = CloudEvent.of(self.settings.event_source, flow.cpts_id, build.flow_event(flow, by_id[flow.cpts_id]))
+            events.append(
+                {
+                    "event_id": event.id,
+                    "topic": self.settings.topic,
+                    "key": flow.cpts_id,
+                    "type": event.type,
+                    "body": event.model_dump_json(),
+                    "created_at": event.time,
+                }
+            )
+        for start in range(0, len(pending), BULK_ROWS):
+            chunk = pending[start : start + BULK_ROWS]
+            await self.session.execute(
+                insert(cast(Table, Flow.__table__)), [{k: getattr(f, k) for k in columns} for f in chunk]
+            )
+            await self.session.execute(insert(cast(Table, OutboxEvent.__table__)), events[start : start + BULK_ROWS])
 
     def _signed_on(self, cpts: RegistryCpts, on: date) -> date:
         """``on`` if the CPTS was aci_signed then, else the signature date (demo dates)."""
@@ -630,7 +658,7 @@ class Generator:
     async def _declarations(self) -> None:
         """2023 funding sources declared by 60 % of the CPTS paid that year."""
         by_id = {c.cpts_id: c for c in self.cpts}
-        declared = 0
+        made: list[Declaration] = []
         for cpts in self._paid_in(2023):
             if self.rng.random() >= 0.60:
                 continue
@@ -665,12 +693,12 @@ class Generator:
                 sources=sources,
             )
             self.session.add(declaration)
-            await self.session.flush()
-            enqueue(
-                self.session, self.settings, cpts.cpts_id, build.declaration_event(declaration, by_id[cpts.cpts_id])
-            )
-            declared += 1
-        self.declarations = declared
+            made.append(declaration)
+        await self.session.flush()  # one flush for all of them (ids known), then their events
+        for declaration in made:
+            cpts = by_id[declaration.cpts_id]
+            enqueue(self.session, self.settings, cpts.cpts_id, build.declaration_event(declaration, cpts))
+        self.declarations = len(made)
 
     @staticmethod
     def _source(funder: Funder, amount: Decimal) -> DeclaredSource:
