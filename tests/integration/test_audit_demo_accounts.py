@@ -21,9 +21,7 @@ from cpts_documents.domain.types import Verdict
 
 def summarise(content: bytes) -> tuple[Verdict, dict[str, Any]]:
     summariser = AccountsSummariser(FlagContext(), max_flags=100)
-    validator = FecValidator(
-        Period(date(2023, 1, 1), date(2023, 12, 31)), sink=summariser, max_listed=50, max_open_entries=10000
-    )
+    validator = FecValidator(Period(date(2023, 1, 1), date(2023, 12, 31)), sink=summariser, max_listed=50)
     report = validator.run(io.BytesIO(content))
     return report.verdict, summariser.result()
 
