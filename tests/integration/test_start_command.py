@@ -40,6 +40,8 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
         funding_port = ports["FUNDING"] = free_port()
     if (clone / "services" / "documents").exists():
         ports["DOCUMENTS"] = free_port()
+    if (clone / "services" / "indicators").exists():
+        ports["INDICATORS"] = free_port()
     if (clone / "services" / "audit").exists():
         ports["AUDIT"] = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CPTS_", "VIRTUAL_ENV", "PYTHONPATH"))}
