@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import RecordMetadata
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
@@ -143,6 +144,12 @@ class RecordingConsumer(EventConsumer):
     async def apply(self, event: CloudEvent) -> bool:
         self.delivered.append(event.id)
         return await super().apply(event)
+
+    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            with contextlib.suppress(ValueError):  # not a CloudEvent: dead-lettered, never delivered
+                self.delivered.append(CloudEvent.from_bytes(record.value or b"").id)
+        await super()._apply_batch(records)
 
 
 class RunningConsumer:

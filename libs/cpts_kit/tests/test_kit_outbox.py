@@ -72,7 +72,7 @@ async def test_enqueue_adds_the_event_with_the_state_change_only(sqlite_outbox_d
 async def test_the_relay_publishes_in_order_keyed_by_subject_and_records_where(
     outbox_db: Database, broker: EmbeddedBroker, tmp_path: Path, relays: list[OutboxRelay]
 ) -> None:
-    settings = make_settings(tmp_path, broker.bootstrap, relay_batch_size=4, relay_batches_per_round=1)
+    settings = make_settings(tmp_path, broker.bootstrap, relay_batch_size=4)
     events = await enqueue_things(outbox_db, settings, SUBJECTS)
     relay = OutboxRelay(outbox_db, settings)
     relays.append(relay)

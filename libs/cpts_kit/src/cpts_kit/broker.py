@@ -40,6 +40,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_idempotence,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         retry_backoff_ms=200,
+        max_batch_size=settings.kafka_max_batch_bytes,
     )
 
 
@@ -99,6 +100,20 @@ async def ensure_topics(
         raise RuntimeError(f"could not create the topics {topics} with {count} partitions")
     finally:
         await admin.close()
+
+
+async def recreate_topics(settings: ServiceSettings, topics: list[str]) -> None:
+    """Delete the topics and create them again, empty, with the configured partitions: after
+    a broker reset, what a producer had in flight may have landed there before the republish."""
+    admin = make_admin(settings)
+    await admin.start()
+    try:
+        doomed = [t for t in topics if t in set(await admin.list_topics())]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+    await ensure_topics(settings, topics, repair=True)
 
 
 async def topic_exists(settings: ServiceSettings, topic: str) -> bool:

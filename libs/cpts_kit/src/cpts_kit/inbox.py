@@ -1,18 +1,24 @@
 """Consumer side: a consumer-group runner with an inbox and a dead-letter topic.
 
-For each message: in one database transaction, skip it if its event id is already in the
-inbox, otherwise apply it and record the id. Offsets are committed to Kafka only after the
-database commit, so a crash replays messages and the inbox absorbs them. A message that
-cannot be parsed, or fails ``max_attempts`` times, goes to ``<topic>.dlq`` with the error.
+For each fetched batch of messages: in one database transaction, skip each whose event id is
+already in the inbox, apply the others in order and record their ids (one commit per batch,
+not per event: a projection catching up on tens of thousands of events is bound by commits),
+each event in its own savepoint. Offsets are committed to Kafka only after the database
+commit, so a crash replays messages and the inbox absorbs them. A message that cannot be
+parsed, or whose handler fails ``max_attempts`` times (its savepoint rolled back each time),
+goes to ``<topic>.dlq`` with the error, and the rest of the batch is applied.
 A database that cannot be reached is not the event's fault: the consumer stops without
 committing and starts again from its last committed offset, so it never skips an offset it
 has not applied.
 
 A broker reset (the embedded broker keeps nothing across a restart): the consumer checks,
 every ``broker_check_interval_seconds``, that no position is above its partition's log end
-and that the producing relay's heartbeat offset (``cpts.<service>.relay``) did not go back;
-if either did, it reads every partition again from the beginning (the inbox absorbs what it
-already applied). Consumers subscribe by pattern, so their metadata requests never make the
+and that the producing relay's heartbeat offset (``cpts.<service>.relay``) did not go back,
+and before applying what it fetched, that the broker still holds the last record it applied
+in the partition where it was (a broker refilled past our position by the relay's republish
+would otherwise hand us a CPTS's later events before its earlier ones). If any of these
+fails, it reads every partition again from the beginning (the inbox absorbs what it already
+applied). Consumers subscribe by pattern, so their metadata requests never make the
 broker auto-create a topic with its own partition count; they create a missing topic with
 the configured partitions themselves.
 """
@@ -26,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from sqlalchemy import String, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +91,9 @@ class EventConsumer:
         self._dlq: AIOKafkaProducer | None = None
         self._probe: AIOKafkaConsumer | None = None  # reads the producing relays' heartbeat ends
         self._positions: dict[TopicPartition, int] = {}  # next offset to apply, per partition
+        # The last record applied per partition, and the partitions fetched again from it.
+        self._anchors: dict[TopicPartition, tuple[int, bytes | None]] = {}
+        self._sought: set[TopicPartition] = set()
         self._beacons: dict[str, int] = {}  # relay heartbeat topic -> its log end last seen
         self._last_check = 0.0
         self.resets = 0  # broker resets this consumer read everything again after
@@ -109,6 +119,20 @@ class EventConsumer:
         return [*self.topics, *(f"{t}.dlq" for t in self.topics)]
 
     async def _start(self) -> None:
+        # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
+        # for a heartbeat's end is one round trip) and never names a topic the broker would
+        # then auto-create.
+        self._probe = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            metadata_max_age_ms=1000,
+            request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
+        )
+        await self._probe.start()
+        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
+        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
+        if self._beacons:  # restarted after seeing the relays: the broker may have been reset meanwhile
+            await self._wait_for_relays()
         await ensure_topics(self.settings, self._own_topics)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -127,19 +151,7 @@ class EventConsumer:
         self._consumer.subscribe(pattern="^(" + "|".join(re.escape(t) for t in self.topics) + ")$")
         self._dlq = make_producer(self.settings)
         await self._dlq.start()
-        # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
-        # for a heartbeat's end is one round trip) and never names a topic the broker would
-        # then auto-create.
-        self._probe = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            enable_auto_commit=False,
-            metadata_max_age_ms=1000,
-            request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
-        )
-        await self._probe.start()
-        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
-        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
-        self._positions = {}
+        self._positions, self._anchors, self._sought = {}, {}, set()
         self._last_check = asyncio.get_running_loop().time()
 
     async def _stop(self) -> None:
@@ -159,11 +171,18 @@ class EventConsumer:
             if any(batches.values()) and (why := await self._beacon_went_back()):
                 await self._read_again(why)
                 continue
+            batches, why = self._after_anchors(batches)
+            if why:
+                await self._read_again(why)
+                continue
+            records = [record for partition in batches.values() for record in partition]
+            if records:
+                await self._apply_batch(records)
             done: dict[TopicPartition, int] = {}
-            for tp, records in batches.items():
-                for record in records:
-                    await self._process(record)
-                    done[tp] = self._positions[tp] = record.offset + 1
+            for tp, fetched in batches.items():
+                if fetched:
+                    done[tp] = self._positions[tp] = fetched[-1].offset + 1
+                    self._anchors[tp] = (fetched[-1].offset, fetched[-1].value)
             if done:
                 # Exactly what was applied; a failure before this line replays it (inbox).
                 await self._consumer.commit(done)
@@ -172,6 +191,37 @@ class EventConsumer:
                 why = self._position_above_log_end() or await self._beacon_went_back()
                 if why:
                     await self._read_again(why)
+
+    def _after_anchors(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> tuple[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], str]:
+        """The fetched records that follow, in the broker's log, the last record this consumer
+        applied in their partition (its anchor), and why not if the broker no longer holds
+        that record where it was (it was reset and refilled past our position: what follows
+        is not what followed).
+
+        A fetch that starts after the anchor cannot tell: the partition is fetched again from
+        the anchor, which then comes first and is checked and dropped. While catching up,
+        that costs a fetch per batch; idle, nothing."""
+        assert self._consumer is not None
+        following: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        for tp, records in batches.items():
+            anchor = self._anchors.get(tp)
+            if not records or anchor is None:
+                following[tp] = records
+                continue
+            offset, value = anchor
+            if records[0].offset == offset:
+                self._sought.discard(tp)
+                if records[0].value != value:
+                    return {}, f"{tp.topic}[{tp.partition}] holds another record at {offset} than the one applied"
+                following[tp] = records[1:]
+            elif tp in self._sought:
+                return {}, f"{tp.topic}[{tp.partition}] no longer holds offset {offset}, the last one applied"
+            else:
+                self._sought.add(tp)
+                self._consumer.seek(tp, offset)
+        return following, ""
 
     def _position_above_log_end(self) -> str:
         """Also refreshes the lag gauges."""
@@ -216,25 +266,80 @@ class EventConsumer:
         self.resets += 1
         metrics.CONSUMER_RESETS.labels(self.settings.service_name, self.group_id).inc()
         log.warning("consumer %s: the broker was reset (%s): reading every partition again", self.group_id, why)
+        await self._wait_for_relays()
         await ensure_topics(self.settings, self._own_topics)
         assigned = list(self._consumer.assignment())
         if assigned:
             await self._consumer.seek_to_beginning(*assigned)
-        self._positions = {}
+        self._positions, self._anchors, self._sought = {}, {}, set()
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        service = self.settings.service_name
-        try:
-            event = CloudEvent.from_bytes(record.value or b"")
-        except ValueError as exc:
-            await self._dead_letter(record, f"not a CloudEvent: {exc}")
+    async def _wait_for_relays(self) -> None:
+        """Until each producing relay has checked the broker (its heartbeat is there): after a
+        reset, the relay empties its topic and republishes only then. Reading before would take
+        what was in flight when the broker went down, a CPTS's later events without their
+        predecessors. Bounded: a producer that does not run must not hold its consumers."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.consumer_relay_wait_seconds
+        while not await self._relays_beating():
+            if loop.time() >= deadline:
+                log.warning("consumer %s: no relay heartbeat on every topic yet; reading anyway", self.group_id)
+                return
+            await asyncio.sleep(0.5)
+
+    async def _relays_beating(self) -> bool:
+        assert self._probe is not None
+        for topic in self.topics:
+            beacon = TopicPartition(heartbeat_topic_of(topic), 0)
+            if self._probe.partitions_for_topic(beacon.topic) is None:
+                return False
+            try:
+                if int((await asyncio.wait_for(self._probe.end_offsets([beacon]), 10))[beacon]) < 1:
+                    return False
+            except (KafkaError, TimeoutError):  # metadata older than the broker: not there yet
+                return False
+        return True
+
+    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply the fetched records in one transaction, each event in its own savepoint: a
+        failing event is rolled back alone, retried, then dead-lettered, and the others apply."""
+        events: list[CloudEvent | None] = []
+        for record in records:
+            try:
+                events.append(CloudEvent.from_bytes(record.value or b""))
+            except ValueError as exc:
+                await self._dead_letter(record, f"not a CloudEvent: {exc}")
+                events.append(None)
+        wanted = {event.id for event in events if event is not None}
+        if not wanted:
             return
+        outcomes: list[str] = []
+        async with self.db.sessionmaker() as session:
+            seen = set(
+                await session.scalars(
+                    select(InboxEvent.event_id).where(
+                        InboxEvent.consumer_group == self.group_id, InboxEvent.event_id.in_(wanted)
+                    )
+                )
+            )
+            for record, event in zip(records, events, strict=True):
+                if event is None:
+                    continue
+                if event.id in seen:  # applied before, or earlier in this batch
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(event.id)
+                outcomes.append(await self._apply_one(session, record, event))
+            await session.commit()
+        for outcome in filter(None, outcomes):
+            metrics.CONSUMER_EVENTS.labels(self.settings.service_name, self.group_id, outcome).inc()
+
+    async def _apply_one(self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], event: CloudEvent) -> str:
         last_error = ""
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
-                applied = await self.apply(event)
-                metrics.CONSUMER_EVENTS.labels(service, self.group_id, "applied" if applied else "duplicate").inc()
-                return
+                async with session.begin_nested():
+                    await self._record(session, event)
+                return "applied"
             except Exception as exc:  # a handler bug or bad data: retry, then dead-letter
                 if _unreachable(exc):
                     raise  # restart from the last committed offset once the database is back
@@ -242,7 +347,12 @@ class EventConsumer:
                 log.warning(
                     "consumer %s: event %s failed (attempt %d): %s", self.group_id, event.id, attempt, last_error
                 )
-        await self._dead_letter(record, last_error)
+        await self._dead_letter(record, last_error)  # counted there
+        return ""
+
+    async def _record(self, session: AsyncSession, event: CloudEvent) -> None:
+        await self.handler(session, event)
+        session.add(InboxEvent(consumer_group=self.group_id, event_id=event.id, type=event.type, source=event.source))
 
     async def apply(self, event: CloudEvent) -> bool:
         """Apply one event exactly once; returns False when the inbox already had it."""
@@ -255,10 +365,7 @@ class EventConsumer:
             if seen is not None:
                 await session.rollback()
                 return False
-            await self.handler(session, event)
-            session.add(
-                InboxEvent(consumer_group=self.group_id, event_id=event.id, type=event.type, source=event.source)
-            )
+            await self._record(session, event)
             await session.commit()
             return True
 

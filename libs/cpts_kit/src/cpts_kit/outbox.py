@@ -28,18 +28,20 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import RecordMetadata
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy import Index, Integer, String, Table, Text, and_, bindparam, func, or_, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer, read_at, stop_client
-from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, is_sqlite, utcnow
+from cpts_kit.broker import ensure_topics, make_producer, read_at, recreate_topics, stop_client
+from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
 
@@ -129,7 +131,17 @@ _RECORD_PLACED_POSTGRES = text(
 )
 
 
-async def _record_placed(session: AsyncSession, seqs: list[int], placed: Sequence[RecordMetadata]) -> None:
+class Placed(NamedTuple):
+    """Where the broker put an event."""
+
+    partition: int
+    offset: int
+
+
+_PARTITIONER = DefaultPartitioner()  # the producer's own: murmur2 of the key, like Kafka's Java clients
+
+
+async def _record_placed(session: AsyncSession, seqs: list[int], placed: Sequence[Placed]) -> None:
     """Where the broker put each event: one statement on PostgreSQL (a thousand single-row
     updates cost the relay more than publishing), an executemany on SQLite (in-process)."""
     sent_at = utcnow()
@@ -185,7 +197,7 @@ class OutboxRelay:
                 self.connected = False
                 metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
                 log.warning("outbox relay: %s: %s; retrying in %.1fs", exc.__class__.__name__, exc, backoff)
-                await self._drop_producer()
+                await self._drop_producer(abort=True)
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_seconds)
         await self._drop_producer()
@@ -210,30 +222,17 @@ class OutboxRelay:
             await self.check_broker()
             self._last_check = loop.time()
         producer = await self._ensure_producer()
-        # On PostgreSQL a round pipelines several batches in one transaction (the next batch
-        # is read and sent while the broker acknowledges the previous one); on SQLite one
-        # batch per transaction, which holds the database's write lock.
-        rounds = 1 if is_sqlite(self.db.url) else max(1, self.settings.relay_batches_per_round)
-        published: list[tuple[Any, RecordMetadata]] = []
         async with self.db.sessionmaker() as session:
             if not await _take_turn(session, self.topic):
                 await session.rollback()  # another replica's relay is publishing this topic
                 return 0
-            batch = await self._unsent(session, after=None)
+            batch = await self._unsent(session)
             if not batch:
                 await session.rollback()
                 return 0
             known = await self._known_ends(session)
-            futures = await self._send(producer, batch)
-            for n in range(rounds):
-                following = await self._unsent(session, after=batch[-1].seq) if n + 1 < rounds else []
-                following_futures = await self._send(producer, following)
-                placed = await asyncio.gather(*futures)
-                await _record_placed(session, [row.seq for row in batch], placed)
-                published += zip(batch, placed, strict=True)
-                if not following:
-                    break
-                batch, futures = following, following_futures
+            published = await self._publish(producer, batch)
+            await _record_placed(session, [row.seq for row, _ in published], [md for _, md in published])
             await session.commit()
         for row, _ in published:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.type).inc()
@@ -246,7 +245,34 @@ class OutboxRelay:
                 known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
         return len(published)
 
-    async def _unsent(self, session: AsyncSession, after: int | None) -> list[Any]:
+    async def _publish(self, producer: AIOKafkaProducer, batch: list[Any]) -> list[tuple[Any, Placed]]:
+        """Publish the rows in order, and where each went.
+
+        Each partition's share goes as one record batch, which the broker appends whole or not
+        at all, and the next share is handed to the producer only once this one is
+        acknowledged. Message by message, a failed send could let a later event of the same
+        CPTS through (the producer retries and flushes what it holds), and consumers would
+        apply it before its predecessor. A partition's batch that is full ends the round: the
+        rows after it wait for the next round, still in order."""
+        partitions = sorted(await producer.partitions_for(self.topic))
+        shares: dict[int, tuple[BatchBuilder, list[Any]]] = {}
+        for row in batch:
+            key = row.key.encode()
+            partition = _PARTITIONER(key, partitions, partitions)
+            builder, rows = shares.setdefault(partition, (producer.create_batch(), []))
+            if builder.append(key=key, value=row.body.encode(), timestamp=None) is None:
+                break
+            rows.append(row)
+        sent = {p: await producer.send_batch(builder, self.topic, partition=p) for p, (builder, _) in shares.items()}
+        bases = dict(zip(sent, await asyncio.gather(*sent.values()), strict=True))
+        placed = {
+            row.seq: Placed(partition, bases[partition].offset + n)
+            for partition, (_, rows) in shares.items()
+            for n, row in enumerate(rows)
+        }
+        return [(row, placed[row.seq]) for row in batch if row.seq in placed]
+
+    async def _unsent(self, session: AsyncSession) -> list[Any]:
         """The next batch to publish, in order. Plain rows, not ORM objects: the relay's
         throughput is mostly this loop's overhead."""
         query = (
@@ -255,13 +281,7 @@ class OutboxRelay:
             .order_by(OutboxEvent.seq)
             .limit(self.settings.relay_batch_size)
         )
-        if after is not None:
-            query = query.where(OutboxEvent.seq > after)
         return list((await session.execute(query)).all())
-
-    async def _send(self, producer: AIOKafkaProducer, batch: list[Any]) -> list[asyncio.Future[RecordMetadata]]:
-        """Queue the batch on the producer, which keeps per-partition order."""
-        return [await producer.send(self.topic, value=body.encode(), key=key.encode()) for _, key, _, body in batch]
 
     async def check_broker(self) -> bool:
         """Make sure the topics are there as configured and the broker still holds what the
@@ -285,13 +305,18 @@ class OutboxRelay:
             elif recorded:
                 lost = await self._missing_deliveries(session, recorded)
             if lost:
+                # What the producer still holds (retried to whichever broker answers) must not
+                # land after the topic is emptied, before its predecessors: drop it first. The
+                # topic is then emptied of what landed meanwhile, and a new producer fetches
+                # its metadata.
+                await self._drop_producer(abort=True)
+                await recreate_topics(settings, [self.topic])
                 count = await _mark_unsent(session, self.topic)
                 await session.commit()
                 self._ends = {}
                 self.resets += 1
                 metrics.BROKER_RESETS.labels(settings.service_name).inc()
                 log.warning("broker lost events on %s (%s): republishing %d", self.topic, lost, count)
-                await self._drop_producer()  # a new producer fetches the re-created topic's metadata
             else:
                 await session.rollback()
                 self._ends = recorded
@@ -343,9 +368,14 @@ class OutboxRelay:
             self.connected = True
         return self._producer
 
-    async def _drop_producer(self) -> None:
+    async def _drop_producer(self, *, abort: bool = False) -> None:
+        """Stop the producer; with ``abort``, fail what it still holds instead of delivering it
+        (after a failed round the relay sends it again, in order, with what follows)."""
         if self._producer is not None:
             producer, self._producer = self._producer, None
+            if abort:
+                # aiokafka's stop() flushes: it would deliver these later, out of order.
+                producer._message_accumulator.fail_all(KafkaConnectionError("the relay dropped its producer"))
             await stop_client(producer)
 
     async def _refresh_backlog_metrics(self) -> None:

@@ -35,17 +35,21 @@ class ServiceSettings(BaseSettings):
     kafka_idempotence: bool = False
     kafka_partitions: int = 6
     kafka_request_timeout_ms: int = 5000
+    # A record batch's cap: the relay sends each partition's share of a round as one batch.
+    # Under the broker's message.max.bytes (Kafka's default is 1 MiB).
+    kafka_max_batch_bytes: int = 1_000_000
 
     relay_interval_seconds: float = 0.5
     relay_batch_size: int = 1000
-    # Batches a relay pipelines in one transaction (PostgreSQL; SQLite publishes one at a time).
-    relay_batches_per_round: int = 5
     # Wake the relay when a transaction of its own process enqueues an event (else it polls).
     relay_wake_on_commit: bool = True
     relay_max_backoff_seconds: float = 10.0
     # How often the relay checks that the broker still holds what was published.
     broker_check_interval_seconds: float = 5.0
     consumer_max_attempts: int = 3
+    # After a broker reset, how long a consumer waits for the producing relays to check the
+    # broker (and republish) before it reads again.
+    consumer_relay_wait_seconds: float = 30.0
 
     # Embedded mode: the platform on a developer's machine (`cpts run` sets CPTS_EMBEDDED=true,
     # and so do the tests). Only there may a service verify tokens with the development key
