@@ -88,6 +88,7 @@ class Plan:
     declarations: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
+    sirens: dict[str, str] = field(default_factory=dict)  # the FEC's file name starts with it
     planted: dict[str, str] = field(default_factory=dict)  # anomaly -> CPTS id
     expected_high: set[tuple[str, str, int]] = field(default_factory=set)  # (rule, cpts, year)
     spares: list[str] = field(default_factory=list)
@@ -120,8 +121,9 @@ async def _wait_for_funding(funding: httpx.AsyncClient, settings: AuditSettings)
         await asyncio.sleep(max(settings.demo_poll_seconds, 1.0))  # stable over a second: done
 
 
-async def _read_funding(funding: httpx.AsyncClient) -> Plan:
+async def _read_funding(funding: httpx.AsyncClient, registry: httpx.AsyncClient) -> Plan:
     plan = Plan()
+    plan.sirens = {cpts["id"]: cpts["siren"] for cpts in await _pages(registry, "/v1/cpts", {})}
     for year in YEARS:
         for flow in await _pages(funding, "/v1/flows", {"fiscal_year": year}):
             if flow["kind"] == "allocation":
@@ -247,6 +249,7 @@ def _choose(plan: Plan, rng: random.Random) -> None:
 async def _upload(
     documents: httpx.AsyncClient,
     settings: ServiceSettings,
+    plan: Plan,
     cpts_id: str,
     year: int,
     kind: str,
@@ -254,7 +257,7 @@ async def _upload(
     **fields: str,
 ) -> None:
     names = {
-        "fec": f"000000000FEC{year}1231.txt",
+        "fec": f"{plan.sirens.get(cpts_id, '000000000')}FEC{year}1231.txt",  # the tax administration's name
         "spending_statement": f"depenses-{year}.csv",
         "activity_report": f"rapport-{year}.pdf",
     }
@@ -321,7 +324,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
             httpx.AsyncClient(base_url=audit.demo_registry_url, headers=cnam, timeout=timeout) as registry,
         ):
             await _wait_for_funding(funding, audit)
-            plan = await _read_funding(funding)
+            plan = await _read_funding(funding, registry)
             if not plan.paid.get(PLANT_YEAR):
                 return "no demo accounts: the funding service has no ACI payments for 2023"
             gate = asyncio.Semaphore(audit.demo_concurrency)
@@ -373,10 +376,11 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                         paid_by_mission[item.mission] += item.amount
                 _upstream_expectations(plan, cpts_id, year)
                 async with gate:
-                    await _upload(documents, audit, cpts_id, year, "fec", transmission.fec)
+                    await _upload(documents, audit, plan, cpts_id, year, "fec", transmission.fec)
                     await _upload(
                         documents,
                         audit,
+                        plan,
                         cpts_id,
                         year,
                         "spending_statement",
@@ -385,6 +389,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                     await _upload(
                         documents,
                         audit,
+                        plan,
                         cpts_id,
                         year,
                         "activity_report",
@@ -399,6 +404,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
             await _upload(
                 documents,
                 audit,
+                plan,
                 cut_off,
                 PLANT_YEAR,
                 "activity_report",
