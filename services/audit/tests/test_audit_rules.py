@@ -226,6 +226,19 @@ class TestAciAboveMaximum:
         env = f.Envelope(2023, D("300000.00"), D("280000.00"), {}, "ev-env")
         assert run("aci_above_maximum", base(envelopes={2023: env}, flows=[flow("aci", "300000.00")])) == []
 
+    def test_the_lettre_d_intention_lump_sum_is_outside_the_envelope(self) -> None:
+        """Funding pays it before the contract, outside any envelope: it never counts against the
+        maximum (the two services agree on what the envelope caps)."""
+        from dataclasses import replace
+
+        env = f.Envelope(2023, D("300000.00"), D("280000.00"), {}, "ev-env")
+        lump_sum = replace(flow("aci", "30000.00", on=date(2023, 2, 1)), aci_basis="intention_letter_lump_sum")
+        facts = base(envelopes={2023: env}, flows=[flow("aci", "300000.00"), lump_sum])
+        assert run("aci_above_maximum", facts) == []
+        over = base(envelopes={2023: env}, flows=[flow("aci", "300500.00"), lump_sum])
+        [found] = run("aci_above_maximum", over)
+        assert found.amount == D("500.00") and all(e.id != lump_sum.flow_id for e in found.evidence)
+
 
 class TestAciFirSameMission:
     def test_both_on_prevention_after_signature(self) -> None:

@@ -279,14 +279,32 @@ async def change_status(
     return finding
 
 
-async def evaluate_dirty(session: AsyncSession, settings: ServiceSettings, limit: int = 500) -> Outcome:
+async def evaluate_dirty(
+    session: AsyncSession, settings: ServiceSettings, limit: int = 500, settled: dict[str, int] | None = None
+) -> Outcome:
     """Re-run the rules of the CPTS whose facts changed; clears a mark only if no newer
     change arrived meanwhile (its version is the one read). Several replicas evaluate at once:
     each claims its marks (row locks held until its commit; on PostgreSQL another replica skips
-    them), so a CPTS is evaluated by one replica at a time and its findings raised once."""
+    them), so a CPTS is evaluated by one replica at a time and its findings raised once.
+
+    With ``settled`` (each mark's version at the caller's previous look, updated here), only
+    the CPTS whose facts did not change since then are evaluated: while a projection catches
+    up, a CPTS is evaluated once its facts are all in, not on each partial state (which would
+    raise and close findings in turn, and publish each)."""
     outcome = Outcome()
-    claim = select(DirtyCpts.cpts_id, DirtyCpts.version).order_by(DirtyCpts.cpts_id).limit(limit)
-    marks = (await session.execute(claim.with_for_update(skip_locked=True))).all()
+    claim = select(DirtyCpts.cpts_id, DirtyCpts.version).order_by(DirtyCpts.cpts_id)
+    if settled is None:
+        claim = claim.limit(limit)
+    marks: list[tuple[str, int]] = [
+        (cpts_id, version) for cpts_id, version in await session.execute(claim.with_for_update(skip_locked=True))
+    ]
+    if settled is not None:
+        looked = {cpts_id: version for cpts_id, version in marks}
+        marks = [(cpts_id, version) for cpts_id, version in marks if settled.get(cpts_id) == version][:limit]
+        settled.clear()
+        settled.update(looked)
+        for cpts_id, _ in marks:
+            del settled[cpts_id]  # its next mark starts again at version 1
     for cpts_id, version in marks:
         outcome.add(await evaluate_cpts(session, settings, cpts_id))
         outcome.evaluated += 1

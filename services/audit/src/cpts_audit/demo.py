@@ -194,12 +194,13 @@ async def _envelope_check(funding: httpx.AsyncClient, plan: Plan, cpts_id: str, 
     if answer.status_code != 200:
         return None
     envelope: dict[str, Any] = answer.json()
-    # The audit's definition: every ACI payment of the fiscal year, recoveries deducted.
+    # The audit's definition: every ACI payment of the fiscal year against the envelope (not the
+    # lettre d'intention lump sum), recoveries deducted.
     paid = sum(
         (
             to_money(f["amount"]) * (-1 if f["kind"] == "recovery" else 1)
             for f in plan.flows[(cpts_id, year)]
-            if f["funder_category"] == "aci"
+            if f["funder_category"] == "aci" and f.get("aci_basis") != "intention_letter_lump_sum"
         ),
         Decimal(0),
     )

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 ZERO = Decimal("0.00")
 
+LUMP_SUM = "intention_letter_lump_sum"  # funding's aci_basis for it
+
 
 @dataclass(frozen=True)
 class CptsInfo:
@@ -34,6 +36,14 @@ class Flow:
     amount: Decimal
     on: date
     event_id: str
+    # Why ACI money went to a CPTS not under contract on that date (funding's exception).
+    aci_basis: str | None = None
+
+    @property
+    def against_envelope(self) -> bool:
+        """ACI money the envelope caps: not the lettre d'intention lump sum, which avenant 2
+        pays before the contract, outside any envelope (funding counts it the same way)."""
+        return self.aci_basis != LUMP_SUM
 
     @property
     def signed_received(self) -> Decimal:
@@ -191,6 +201,10 @@ class CptsFacts:
             ),
             ZERO,
         )
+
+    def envelope_paid(self, year: int) -> Decimal:
+        """The ACI money of the year that its envelope caps (recoveries deducted)."""
+        return sum((f.signed_received for f in self.payments({"aci"}, year) if f.against_envelope), ZERO)
 
     def payments(self, categories: Iterable[str], year: int) -> list[Flow]:
         wanted = set(categories)

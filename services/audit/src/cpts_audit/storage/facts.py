@@ -36,6 +36,7 @@ def flow_of(row: Fact) -> f.Flow:
         amount=_money(d.get("amount")),
         on=_date(d.get("date")) or date(int(d["fiscal_year"]), 1, 1),
         event_id=row.event_id,
+        aci_basis=d.get("aci_basis"),
     )
 
 

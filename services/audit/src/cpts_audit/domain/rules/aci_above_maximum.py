@@ -1,5 +1,6 @@
 """ACI paid for a contract year above the envelope's maximum: from funding's
-``envelope.over_maximum`` event when it exists, and recomputed from flows and envelopes."""
+``envelope.over_maximum`` event when it exists, and recomputed from flows and envelopes (the
+lettre d'intention lump sum, paid before the contract, is outside the envelope)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def evaluate(facts: CptsFacts, params_for: Callable[[int], ParameterVersion]) ->
         params = params_for(year).values
         reported = facts.over_maximum.get(year)
         envelope = facts.envelopes.get(year)
-        flows = facts.payments({"aci"}, year)
-        paid = facts.received({"aci"}, year)
+        flows = [flow for flow in facts.payments({"aci"}, year) if flow.against_envelope]
+        paid = facts.envelope_paid(year)
         maximum = envelope.maximum if envelope else reported.maximum if reported else None
         if maximum is None:
             continue
