@@ -119,6 +119,8 @@ def run(
 
     It supervises like an orchestrator: a service or the broker that dies is started again
     (with a backoff, and said so); only Ctrl-C (or SIGTERM) stops the platform."""
+    from cpts_kit.status import settle
+
     os.environ.setdefault("CPTS_EMBEDDED", "true")  # the services (children too) may use the development key
     kit = KitSettings()
     kit.state_dir.mkdir(parents=True, exist_ok=True)
@@ -138,11 +140,13 @@ def run(
         for spec in specs:
             settings = spec.settings()
             _wait_ready(f"http://{settings.host}:{settings.port}/readyz", spec.name)
-        # Demo data goes in once every service runs, in port order: a service's demo may wait
-        # for the projections it builds from the events of the services before it.
-        for spec in specs:
+        # Demo data goes in once every service runs, in port order, each demo once the events of
+        # those before it are published and applied everywhere: it reads what they computed.
+        for n, spec in enumerate(specs):
             settings = spec.settings()
             if demo_data and spec.demo is not None:
+                if n and asyncio.run(settle(specs)) is None:
+                    typer.echo(f"{spec.name:11} (events still in flight after 300 s: loading anyway)")
                 typer.echo(f"{spec.name:11} {asyncio.run(spec.demo(settings))}")
             typer.echo(
                 f"{spec.name:11} http://{settings.host}:{settings.port}  (docs /docs, metrics /metrics)"

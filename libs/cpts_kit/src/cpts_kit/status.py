@@ -5,6 +5,7 @@ service is down), its consumers' lag per group (from its ``/metrics``) and its d
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -22,6 +23,26 @@ async def collect(specs: list[ServiceSpec]) -> dict[str, Any]:
     reachable = await broker_reachable(bootstrap)
     services = [await _service(spec.name, spec.settings(), reachable) for spec in specs]
     return {"broker": {"bootstrap": bootstrap, "reachable": reachable}, "services": services}
+
+
+async def settle(specs: list[ServiceSpec], cap_seconds: float = 300.0, quiet_seconds: float = 6.0) -> float | None:
+    """Until every event written is published and applied: no outbox backlog and no consumer
+    lag anywhere, for ``quiet_seconds`` (consumers refresh their lag every broker check).
+    Returns how long it took, or None at the cap."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    quiet_since: float | None = None
+    while loop.time() - started < cap_seconds:
+        services = (await collect(specs))["services"]
+        idle = all(
+            s["ready"] and s["outbox_backlog"] == 0 and not any((s["consumer_lag"] or {}).values()) for s in services
+        )
+        now = loop.time()
+        quiet_since = (quiet_since or now) if idle else None
+        if quiet_since is not None and now - quiet_since >= quiet_seconds:
+            return now - started
+        await asyncio.sleep(1.0)
+    return None
 
 
 async def _service(name: str, settings: ServiceSettings, broker_up: bool) -> dict[str, Any]:
