@@ -32,8 +32,11 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Workers: on 2 cores, 3 keep them busy (each test mostly waits on the broker or a database).
+TEST_WORKERS ?= 3
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 contracts: install
 	$(BIN)/cpts contracts
