@@ -77,3 +77,14 @@ def test_the_spending_statement_is_accepted_and_spends_little_on_crisis() -> Non
     assert result.report.verdict is Verdict.ACCEPTED
     spent = result.as_dict()["by_mission"]
     assert spent["crisis_response"] == Decimal("4000.00") and spent["prevention"] == Decimal("96000.00")
+
+
+def test_the_spending_statement_s_staff_lines_carry_hours_within_the_frame() -> None:
+    content = spending_statement(
+        2023, Decimal("90000.00"), {"prevention": Decimal("60000"), "access_to_care": Decimal("30000")}
+    )
+    result = validate_spending(io.BytesIO(content))
+    assert result.report.verdict is Verdict.ACCEPTED
+    [pay] = result.as_dict()["remunerations"]  # the staff of access to care; prevention is events
+    assert pay["amount"] == Decimal("30000.00") and pay["hours"] == Decimal("666.00")
+    assert Decimal(40) < pay["amount"] / pay["hours"] < Decimal(150)  # the audit's illustrative hourly cap

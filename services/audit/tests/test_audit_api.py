@@ -357,8 +357,9 @@ async def test_replay_rebuilds_the_same_findings_and_keeps_their_states(api: Api
 
 
 async def test_contract_events_of_this_round_drive_their_rules(api: Api) -> None:
-    """indicators' activity signals and funding's over_maximum, checked against their producers'
-    published schemas, reach empty_shell and aci_above_maximum."""
+    """indicators' activity signals, funding's over_maximum and the pay lines of documents'
+    spending statements, checked against their producers' published schemas, reach
+    empty_shell, aci_above_maximum and remuneration_above_frame."""
     from audit_helpers import event
 
     place = {"cpts_id": CORSE_ID, "region": "94", "departement": "2A"}
@@ -387,8 +388,31 @@ async def test_contract_events_of_this_round_drive_their_rules(api: Api) -> None
             "flow_ids": ["flow-aci-1"],
         },
     )
-    await api.project([registered(CORSE_ID), members(CORSE_ID, 2023, 80), aci, activity, over])
+    spending = event(
+        "fr.cpts.documents.spending_statement.received.v1",
+        {
+            **place,
+            "document_id": "doc-spending-1",
+            "fiscal_year": 2023,
+            "spending": {
+                "by_mission": {"prevention": "42000.00"},
+                "by_nature": {"staff": "42000.00"},
+                "total": "42000.00",
+                "items": 2,
+                "remunerations": [
+                    {"label": "Coordinatrice", "amount": "12000.00", "hours": "400.00", "persons": 1},
+                    {"label": "Vacations de formation", "amount": "30000.00", "hours": "100.00", "persons": None},
+                ],
+            },
+        },
+    )
+    await api.project([registered(CORSE_ID), members(CORSE_ID, 2023, 80), aci, activity, over, spending])
     found = {f["rule"]: f for f in (await api.call("GET", "/v1/findings")).json()["items"]}
     assert found["empty_shell"]["severity"] == "high" and "prevention" in found["empty_shell"]["explanation"]
     assert found["aci_above_maximum"]["amount"] == "10000.00"
     assert any(e["id"] == "flow-aci-1" for e in found["aci_above_maximum"]["evidence"])
+    # 300 € an hour against the 150 € frame: 15,000 € above it; 30 € an hour is fine.
+    pay = found["remuneration_above_frame"]
+    assert pay["amount"] == "15000.00" and "Vacations de formation" in pay["explanation"]
+    assert "Coordinatrice" not in pay["explanation"]
+    assert any(e["id"] == "doc-spending-1" for e in pay["evidence"])

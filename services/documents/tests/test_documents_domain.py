@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,34 @@ def test_the_spending_template_validates_and_sums_by_mission() -> None:
     assert [e.code for e in missing.report.errors] == ["S_HEADER_MISSING"]
     negative = validate_spending(io.BytesIO(b"mission;label;amount\nprevention;x;-5,00\n"))
     assert "S_AMOUNT_NOT_POSITIVE" in {e.code for e in negative.report.errors}
+
+
+def test_pay_lines_carry_their_hours_and_persons_for_the_audit() -> None:
+    statement = (
+        "mission;nature;label;amount;hours;persons\n"
+        "access_to_care;staff;Coordinatrice 0,3 ETP;15600,00;480;1\n"
+        "prevention;fees;Vacations médecin;9000,00;45,5;\n"
+        "functioning;rent;Loyer;7200,00;;\n"
+    ).encode()
+    result = validate_spending(io.BytesIO(statement))
+    assert result.report.verdict.value == "accepted" and result.items == 3
+    assert result.as_dict()["remunerations"] == [
+        {"label": "Coordinatrice 0,3 ETP", "amount": Decimal("15600.00"), "hours": Decimal("480.00"), "persons": 1},
+        {"label": "Vacations médecin", "amount": Decimal("9000.00"), "hours": Decimal("45.50"), "persons": None},
+    ]
+    bad = validate_spending(
+        io.BytesIO(
+            b"mission;nature;label;amount;hours;persons\n"
+            b"prevention;staff;x;100,00;-3;\n"
+            b"prevention;staff;y;100,00;;zero\n"
+            b"prevention;rent;z;100,00;10;\n"
+        )
+    )
+    assert [(e.line, e.code) for e in bad.report.errors] == [
+        (2, "S_HOURS"),
+        (3, "S_PERSONS"),
+        (4, "S_PAY_BASIS_NATURE"),
+    ]
 
 
 def test_blob_keys_never_come_from_outside() -> None:

