@@ -167,7 +167,7 @@ class EventConsumer:
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
             # Before applying anything: records fetched at a stale position from a broker that
             # was reset and refilled would be applied out of order (a CPTS's later event
             # before its earlier ones, republished below our position).

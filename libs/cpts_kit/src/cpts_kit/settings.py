@@ -47,6 +47,8 @@ class ServiceSettings(BaseSettings):
     # How often the relay checks that the broker still holds what was published.
     broker_check_interval_seconds: float = 5.0
     consumer_max_attempts: int = 3
+    # Events a consumer applies in one transaction (each in its own savepoint).
+    consumer_batch_size: int = 500
     # After a broker reset, how long a consumer waits for the producing relays to check the
     # broker (and republish) before it reads again.
     consumer_relay_wait_seconds: float = 30.0
