@@ -99,7 +99,9 @@ async def test_a_failing_handler_dead_letters_the_event_after_its_attempts_and_r
         await run.close()
 
         assert projection.calls.count(boom.id) == settings.consumer_max_attempts == 4
-        assert projection.calls.count(before.id) == projection.calls.count(after.id) == 1
+        # In the same batch, "before" was handled in the optimistic pass too (rolled back with
+        # it); "after" comes after the failure, so only in the careful pass.
+        assert projection.calls.count(after.id) == 1 and projection.calls.count(before.id) in (1, 2)
         assert await projection.applied() == [before.id, after.id]  # the failed attempts rolled back
         assert await projection.inbox("kittest-failing") == sorted([before.id, after.id])
         assert len(dead) == 1
