@@ -245,21 +245,18 @@ class EventConsumer:
 
     async def _beacon_went_back(self) -> str:
         """Whether a producing relay's heartbeat offset went back (or its topic vanished)."""
-        assert self._probe is not None
         why = ""
         for topic in self.topics:
             beacon = heartbeat_topic_of(topic)
             last = self._beacons.get(beacon)
-            if self._probe.partitions_for_topic(beacon) is None:
+            # A topic gone since the last metadata refresh fails here: the consumer restarts,
+            # and the next check sees it gone.
+            end = await self._beacon_end(beacon)
+            if end is None:
                 if last is not None:
                     why = why or f"the relay heartbeat topic {beacon} is gone"
                     self._beacons.pop(beacon)
                 continue
-            # Exact for heartbeats (one record per request; see broker.end_offsets). A topic
-            # gone since the last metadata refresh fails here: the consumer restarts, and the
-            # next check sees it gone.
-            tp = TopicPartition(beacon, 0)
-            end = int((await asyncio.wait_for(self._probe.end_offsets([tp]), 10))[tp])
             if last is not None and end < last:
                 why = why or f"the relay heartbeat on {beacon} went back from {last} to {end}"
             self._beacons[beacon] = end
@@ -291,17 +288,23 @@ class EventConsumer:
             await asyncio.sleep(0.5)
 
     async def _relays_beating(self) -> bool:
-        assert self._probe is not None
         for topic in self.topics:
-            beacon = TopicPartition(heartbeat_topic_of(topic), 0)
-            if self._probe.partitions_for_topic(beacon.topic) is None:
-                return False
             try:
-                if int((await asyncio.wait_for(self._probe.end_offsets([beacon]), 10))[beacon]) < 1:
-                    return False
+                end = await self._beacon_end(heartbeat_topic_of(topic))
             except (KafkaError, TimeoutError):  # metadata older than the broker: not there yet
                 return False
+            if end is None or end < 1:
+                return False
         return True
+
+    async def _beacon_end(self, beacon: str) -> int | None:
+        """A relay heartbeat topic's log end, None when the probe knows no such topic. Exact
+        for heartbeats (one record per request; see broker.end_offsets)."""
+        assert self._probe is not None
+        if self._probe.partitions_for_topic(beacon) is None:
+            return None
+        tp = TopicPartition(beacon, 0)
+        return int((await asyncio.wait_for(self._probe.end_offsets([tp]), 10))[tp])
 
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply the fetched records in one transaction. Optimistically first, with no savepoint
