@@ -43,7 +43,7 @@ def line(view: dict[str, Any], mission: str) -> dict[str, Any] | None:
 
 
 async def test_avenant_2_start_up_functioning_and_crisis_first_year_then_updates(seeded: Api) -> None:
-    """A T1 CPTS signed on 1 June 2022 (214 days of 2022 under the ACI)."""
+    """A T1 CPTS signed on 1 June 2022: its first contract year runs to 31 May 2023, whole."""
     await project(
         seeded.db,
         seeded.settings,
@@ -60,15 +60,21 @@ async def test_avenant_2_start_up_functioning_and_crisis_first_year_then_updates
     )
     first = await envelope(seeded, LYON, 2022)
     assert first["parameters"]["version"] == "illustrative-avenant-2" and first["signature_year"] is True
+    assert (first["contract_year_start"], first["contract_year_end"], first["aci_days"]) == (
+        "2022-06-01",
+        "2023-05-31",
+        365,
+    )
     # Functioning in full at the signature, at the start-up amount (+75 %): not prorated.
     assert first["functioning"]["base"] == "87500.00" and first["functioning"]["amount"] == "87500.00"
+    assert first["functioning"]["startup_top_up"] == "0.00"  # signed under avenant 2: nothing to top up
     crisis = line(first, "crisis_response")
     assert crisis is not None and crisis["fixed"] == "25000.00"  # the crisis plan's first year, in full
     access = line(first, "access_to_care")
     assert access is not None
-    assert (access["fixed"], access["snp_compensation"], access["variable_max"]) == ("17589.04", "5863.01", "17589.04")
-    # 87,500 + 2 × 17,589.04 + 5,863.01 + 2 × 9,967.12 + 2 × 7,035.62 + 4 × 6,156.16 + 25,000
-    assert first["totals"]["maximum"] == "212171.21"
+    assert (access["fixed"], access["snp_compensation"], access["variable_max"]) == ("30000.00", "10000.00", "30000.00")
+    # 87,500 + (30,000 + 10,000 + 30,000) + 2 × 17,000 + 2 × 12,000 + 4 × 10,500 + 25,000
+    assert first["totals"]["maximum"] == "282500.00"
     second = await envelope(seeded, LYON, 2023)
     assert second["signature_year"] is False and second["functioning"]["amount"] == "50000.00"
     crisis = line(second, "crisis_response")
@@ -84,6 +90,24 @@ async def test_avenant_2_start_up_functioning_and_crisis_first_year_then_updates
         "17500.00",
         "25000.00",
         "30000.00",
+    ]
+
+
+async def test_a_cpts_signed_before_avenant_2_gets_the_start_up_top_up_once(seeded: Api) -> None:
+    """Ajaccio (T2) signed on 15 March 2021: its first contract year under avenant 2 (from
+    15 March 2022) owes the difference between the start-up and the ordinary functioning
+    credits, 105,000 − 60,000, paid in full once the avenant is in force (31 March 2022)."""
+    tops = {year: (await envelope(seeded, AJACCIO, year))["functioning"] for year in (2021, 2022, 2023)}
+    assert [tops[y]["startup_top_up"] for y in (2021, 2022, 2023)] == ["0.00", "45000.00", "0.00"]
+    assert [tops[y]["amount"] for y in (2021, 2022, 2023)] == ["60000.00", "105000.00", "60000.00"]
+    schedule = (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/schedules/2022")).json()
+    functioning = [
+        (d["due_on"], d["instalment"], d["amount"]) for d in schedule["instalments"] if d["mission"] == "functioning"
+    ]
+    assert functioning == [
+        ("2022-03-15", "advance", "45000.00"),
+        ("2022-03-31", "full", "45000.00"),
+        ("2023-03-15", "balance", "15000.00"),
     ]
 
 
@@ -106,20 +130,25 @@ async def test_the_contract_funds_each_mission_from_its_start(seeded: Api) -> No
     assert (
         body["missions"][0]["start_deadline"] == "2020-07-10" and body["missions"][1]["start_deadline"] == "2021-01-10"
     )
+    # The contract year of 2020 runs from 10 January 2020 to 9 January 2021 (366 days).
     first = await envelope(seeded, PARIS, 2020)
+    assert (first["contract_year_end"], first["days_in_year"]) == ("2021-01-09", 366)
     assert first["functioning"]["amount"] == "90000.00"  # in full in the signature year (ACI art. 9.1)
     access, prevention, pathways = (line(first, m) for m in ("access_to_care", "prevention", "care_pathways"))
-    assert access is not None and (access["fixed"], access["snp_compensation"]) == ("61450.82", "19508.20")
-    assert prevention is not None and (prevention["fixed"], prevention["variable_max"]) == ("12909.84", "12909.84")
-    assert pathways is not None and pathways["maximum"] == "0.00"
+    assert access is not None and (access["fixed"], access["snp_compensation"]) == ("63000.00", "20000.00")
+    # Prevention from 10 July 2020: 184 days, 27,000 × 184 / 366; care pathways from 5 January
+    # 2021: 5 days, 35,000 × 5 / 366.
+    assert prevention is not None and (prevention["fixed"], prevention["variable_max"]) == ("13573.77", "13573.77")
+    assert pathways is not None and (pathways["fixed"], pathways["variable_max"]) == ("478.14", "478.14")
     assert line(first, "quality_relevance") is None and line(first, "professional_support") is None
-    # 90,000 + (61,450.82 + 19,508.20 + 61,450.82) + 2 × 12,909.84
-    assert first["totals"]["maximum"] == "258229.52"
+    # 90,000 + (63,000 + 20,000 + 63,000) + 2 × 13,573.77 + 2 × 478.14
+    assert first["totals"]["maximum"] == "264103.82"
     # The schedule pays each mission's fixed part from its own start.
-    schedule = (await seeded.call("GET", f"/v1/cpts/{PARIS}/schedules/2020", params={"as_of": "2020-12-31"})).json()
-    assert schedule["total"] == "183868.86"  # functioning + fixed parts + SNP (no indicator assessed)
+    schedule = (await seeded.call("GET", f"/v1/cpts/{PARIS}/schedules/2020", params={"as_of": "2021-01-05"})).json()
+    # 90,000 + 75 % of 83,000 + 75 % of 13,573.77 + 75 % of 478.14 (no indicator assessed)
+    assert schedule["due_as_of"] == "162788.93"
     advances = {d["mission"]: d["due_on"] for d in schedule["instalments"] if d["instalment"] == "advance"}
-    assert advances == {"access_to_care": "2020-01-10", "prevention": "2020-07-10"}
+    assert advances == {"access_to_care": "2020-01-10", "prevention": "2020-07-10", "care_pathways": "2021-01-05"}
 
     def refused(missions: dict[str, str]) -> Any:
         return seeded.call("PUT", url, json={"missions": missions})

@@ -227,11 +227,14 @@ async def test_envelope_achievements_and_schedule(seeded: Api) -> None:
     await seeded.post_flow(mission="outside_missions", part="not_applicable", amount="10.00")
     envelope = (await seeded.call("GET", url)).json()
     assert envelope["illustrative"] is True and envelope["parameters"]["version"] == "illustrative-avenant-2"
-    assert (envelope["size_tier"], envelope["maturity"], envelope["aci_days"]) == ("T2", 2, 365)
+    # Signed on 15 March 2021: the contract year of 2023 runs to 14 March 2024 (366 days).
+    assert (envelope["size_tier"], envelope["maturity"], envelope["aci_days"]) == ("T2", 2, 366)
+    assert (envelope["contract_year_start"], envelope["contract_year_end"]) == ("2023-03-15", "2024-03-14")
     assert envelope["functioning"] == {
         "base": "60000.00",
         "reduction": "0.0000",
         "amount": "60000.00",
+        "startup_top_up": "0.00",
         "paid": "45000.00",
     }
     # 2023 is a crisis-plan update year (its first year was 2022): the crisis mission at 50 %.
@@ -347,7 +350,11 @@ async def test_policy_levers_apply_to_their_year(seeded: Api) -> None:
     access = envelope["missions"][0]
     assert (access["fixed"], access["variable_max"]) == ("32000.00", "48000.00")
     assert envelope["totals"]["maximum"] == "287000.00"  # 302,000 (crisis update year) − 15,000
-    assert (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/envelopes/2022")).json()["totals"]["maximum"] == "317000.00"
+    # 2022: 287,000 + the crisis plan's first year (30,000) + the start-up top-up of a CPTS signed
+    # before avenant 2 (105,000 − 60,000), no lever that year.
+    first_under_avenant_2 = (await seeded.call("GET", f"/v1/cpts/{AJACCIO}/envelopes/2022")).json()
+    assert first_under_avenant_2["functioning"]["startup_top_up"] == "45000.00"
+    assert first_under_avenant_2["totals"]["maximum"] == "362000.00"
     replaced = await seeded.call(
         "PUT", "/v1/parameters/policy/2023", json={"variable_share": "0.5", "reason": "Back to half"}
     )

@@ -11,13 +11,20 @@ import pytest
 
 from cpts_funding.domain.amounts import split_by_weights, split_share
 from cpts_funding.domain.categories import FunderCategory
-from cpts_funding.domain.eligibility import StatusPeriod, aci_days, contract_anniversary, maturity, status_at
+from cpts_funding.domain.eligibility import (
+    StatusPeriod,
+    aci_days,
+    contract_anniversary,
+    contract_year,
+    maturity,
+    status_at,
+)
 from cpts_funding.domain.envelope import Move, compute_envelope
 from cpts_funding.domain.fungibility import Reason, decide
 from cpts_funding.domain.levers import PolicyLevers, ReductionStep, neutral
 from cpts_funding.domain.missions import Part
 from cpts_funding.domain.overlaps import Financed, aci_fir_overlaps
-from cpts_funding.domain.parameters import in_force
+from cpts_funding.domain.parameters import in_force, startup_top_up_year
 from cpts_funding.domain.schedule import Instalment, due_by, payment_schedule
 from cpts_funding.refdata import builtin_parameters
 from cpts_kit.missions import Mission
@@ -273,6 +280,34 @@ def test_status_over_time_with_a_suspension() -> None:
     assert aci_days(history, 2022) == 181 + 92  # January-June and October-December
     assert aci_days(history, 2024) == 366
     assert contract_anniversary(date(2020, 2, 29), 2021) == date(2021, 2, 28)
+
+
+def test_envelopes_run_by_contract_year() -> None:
+    """From the signature to the day before the anniversary, then anniversary to anniversary;
+    the calendar year before any signature. A suspension cuts the contract year's days."""
+    signed = date(2022, 1, 1)
+    history = [
+        StatusPeriod("aci_signed", signed),
+        StatusPeriod("suspended", date(2022, 7, 1)),
+        StatusPeriod("aci_signed", date(2022, 10, 1)),
+    ]
+    assert contract_year(signed, 2022) == (date(2022, 1, 1), date(2022, 12, 31))
+    assert aci_days(history, 2022, signed_on=signed) == 181 + 92
+    leap = date(2020, 2, 29)
+    assert contract_year(leap, 2020) == (leap, date(2021, 2, 27))  # the anniversary falls on 28 February
+    assert contract_year(leap, 2021) == (date(2021, 2, 28), date(2022, 2, 27))
+    assert contract_year(date(2021, 6, 1), 2019) == (date(2019, 1, 1), date(2019, 12, 31))
+    june = [StatusPeriod("aci_signed", date(2021, 6, 1)), StatusPeriod("dissolved", date(2023, 1, 1))]
+    assert aci_days(june, 2021, signed_on=date(2021, 6, 1)) == 365  # a whole first contract year
+    assert aci_days(june, 2022, signed_on=date(2021, 6, 1)) == 214  # 1 June to 31 December 2022
+    assert aci_days(june, 2023, signed_on=date(2021, 6, 1)) == 0
+
+
+def test_the_start_up_top_up_falls_in_the_first_year_under_avenant_2() -> None:
+    versions = builtin_parameters()
+    assert startup_top_up_year(versions, date(2019, 10, 1)) == 2022
+    assert startup_top_up_year(versions, date(2021, 12, 20)) == 2022
+    assert startup_top_up_year(versions, date(2022, 2, 1)) is None  # signed under avenant 2's year
 
 
 def test_aci_and_fir_on_the_same_mission_year_are_reported() -> None:

@@ -229,6 +229,7 @@ async def check_aci_flow(session: AsyncSession, cpts: RegistryCpts, body: NewFlo
         basis=body.aci_basis,
         history=history,
         lump_sum=lump_sum,
+        signed_on=cpts.aci_signed_on,
     )
     if refusal is None:
         return

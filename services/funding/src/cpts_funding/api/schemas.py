@@ -288,7 +288,10 @@ class EnvelopeLine(BaseModel):
 class FunctioningView(BaseModel):
     base: Money
     reduction: Rate
-    amount: Money
+    amount: Money = Field(description="The year's functioning credits, start-up top-up included")
+    startup_top_up: Money = Field(
+        description="Owed once to a CPTS signed before the start-up amounts: their difference (avenant 2)"
+    )
     paid: Money
 
 
@@ -314,8 +317,13 @@ class EnvelopeView(BaseModel):
     size_tier: str
     aci_signed_on: dt.date | None
     maturity: int
-    aci_days: int
-    days_in_year: int
+    contract_year_start: dt.date = Field(
+        description="The envelope covers the contract year starting in `year`: from the signature, then each "
+        "anniversary (the calendar year before any signature)"
+    )
+    contract_year_end: dt.date
+    aci_days: int = Field(description="Days of the contract year under aci_signed")
+    days_in_year: int = Field(description="Days of the contract year (365 or 366)")
     functioning: FunctioningView
     missions: list[EnvelopeLine]
     totals: EnvelopeTotals

@@ -37,10 +37,22 @@ def days_in_year(year: int) -> int:
     return 366 if calendar.isleap(year) else 365
 
 
-def aci_days(history: Sequence[StatusPeriod], year: int, since: date | None = None) -> int:
-    """How many days of ``year`` (from ``since`` on, when given) the CPTS spent with the status
-    ``aci_signed``."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
+def contract_year(signed_on: date | None, year: int) -> tuple[date, date]:
+    """The first and last days of the contract year that starts in ``year``: from the signature
+    (signature year) or its anniversary, to the day before the next anniversary. The ACI pays by
+    contract year; before the signature (or without one) the calendar year stands in."""
+    if signed_on is None or signed_on.year > year:
+        return date(year, 1, 1), date(year, 12, 31)
+    start = signed_on if signed_on.year == year else contract_anniversary(signed_on, year)
+    return start, contract_anniversary(signed_on, year + 1) - timedelta(days=1)
+
+
+def aci_days(
+    history: Sequence[StatusPeriod], year: int, since: date | None = None, signed_on: date | None = None
+) -> int:
+    """How many days of the contract year starting in ``year`` (see ``contract_year``; from
+    ``since`` on, when given) the CPTS spent with the status ``aci_signed``."""
+    start, end = contract_year(signed_on, year)
     if since is not None and since > start:
         if since > end:
             return 0

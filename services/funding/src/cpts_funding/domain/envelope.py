@@ -1,14 +1,21 @@
 """The theoretical ACI envelope of one CPTS for one fiscal year, mission by mission.
 
+The ACI pays by contract year: the envelope of ``year`` covers the contract year that starts
+in it (at the signature, then at each anniversary; ``eligibility.contract_year``), so a CPTS
+signed in June has a whole first year, paid by the schedule from its signature on.
+
 Order of the computation (each amount is rounded to the cent once):
 
 1. the tier from the CPTS's population, with the parameter version in force for the year;
-2. the proration: the days of the year the CPTS spent with the status ``aci_signed``, over
-   the days of the year (a signature in June gives about half a year); for a mission, only
-   the days from its start in the contract (a mission not contracted has no line);
+2. the proration: the days of the contract year the CPTS spent with the status
+   ``aci_signed``, over the days of that contract year (a suspension or a dissolution cuts it);
+   for a mission, only the days from its start in the contract (a mission not contracted has
+   no line);
 3. functioning credits: in the signature year they are paid in full at the signature (ACI
    art. 9.1), at the start-up amount where the version has one (avenant 2: +75 %); later years
-   ``base × (1 − reduction for the maturity) × proration``;
+   ``base × (1 − reduction for the maturity) × proration``; a CPTS that signed before the
+   start-up amounts existed gets the difference once, in its first contract year under them
+   (avenant 2: the 2019–2021 signatories' top-up, ``startup_top_up``);
 4. each contracted mission: fixed and variable maxima (with the variable-share lever, the
    variable part is ``(fixed + variable) × share`` and the fixed part the rest), prorated from
    its start; the SNP compensation (access mission) is prorated and stays fixed; the crisis
@@ -24,10 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 
 from cpts_funding.domain.amounts import ZERO, scaled
-from cpts_funding.domain.eligibility import days_in_year
 from cpts_funding.domain.levers import PolicyLevers
 from cpts_funding.domain.parameters import AciParameters, MissionAmounts
 from cpts_kit.missions import CONVENTIONAL, Mission
@@ -72,8 +79,10 @@ class Envelope:
     signature_year: bool
     functioning_base: Decimal
     functioning_reduction: Decimal
-    functioning: Decimal
+    functioning: Decimal  # the functioning credits of the year, start-up top-up included
     lines: tuple[MissionLine, ...]
+    period: tuple[date, date]  # the contract year's first and last days
+    startup_top_up: Decimal = ZERO
 
     @property
     def eligible(self) -> bool:
@@ -81,7 +90,8 @@ class Envelope:
 
     @property
     def days_in_year(self) -> int:
-        return days_in_year(self.year)
+        """The days of the contract year (365 or 366)."""
+        return (self.period[1] - self.period[0]).days + 1
 
     def line(self, mission: Mission) -> MissionLine | None:
         return next((line for line in self.lines if line.mission is mission), None)
@@ -119,19 +129,25 @@ def compute_envelope(
     maturity: int,
     aci_days: int,
     levers: PolicyLevers,
+    period: tuple[date, date] | None = None,
     achievements: Mapping[Mission, Decimal] | None = None,
     moves: Sequence[Move] = (),
     mission_days: Mapping[Mission, int] | None = None,
     signature_year: bool = False,
     crisis_first_year: bool = False,
+    startup_top_up: bool = False,
 ) -> Envelope:
-    """``mission_days``: the days of the year each contracted mission ran under the ACI (None:
-    every mission of the version for ``aci_days``); ``signature_year``: functioning credits in
+    """``period``: the contract year's first and last days (None: the calendar year);
+    ``mission_days``: the days of it each contracted mission ran under the ACI (None: every
+    mission of the version for ``aci_days``); ``signature_year``: functioning credits in
     full (start-up amount where the version has one); ``crisis_first_year``: the crisis mission
-    in full, not prorated nor at its update share."""
+    in full, not prorated nor at its update share; ``startup_top_up``: the difference between
+    the start-up and the ordinary functioning credits is owed this year (signed before the
+    start-up amounts)."""
     achievements = achievements or {}
     tier = parameters.tier_for(population)
-    days = days_in_year(year)
+    period = period or (date(year, 1, 1), date(year, 12, 31))
+    days = (period[1] - period[0]).days + 1
     reduction = levers.reduction_for(maturity)
     base = tier.functioning
     if signature_year and aci_days > 0:
@@ -139,6 +155,9 @@ def compute_envelope(
         functioning = scaled(base, 1 - reduction)
     else:
         functioning = scaled(base, (1 - reduction) * aci_days, days)
+    top_up = ZERO
+    if startup_top_up and aci_days > 0 and tier.startup_functioning is not None:
+        top_up = tier.startup_functioning - tier.functioning
     lines: dict[Mission, MissionLine] = {}
     for mission in CONVENTIONAL:
         amounts = tier.missions.get(mission)
@@ -186,6 +205,8 @@ def compute_envelope(
         signature_year=signature_year,
         functioning_base=base,
         functioning_reduction=reduction,
-        functioning=functioning,
+        functioning=functioning + top_up,
         lines=tuple(lines.values()),
+        period=period,
+        startup_top_up=top_up,
     )

@@ -86,6 +86,17 @@ def in_force(versions: Sequence[AciParameters], year: int) -> AciParameters | No
     return max(candidates, key=lambda v: (v.effective_from, v.order))
 
 
+def startup_top_up_year(versions: Sequence[AciParameters], signed: date) -> int | None:
+    """The year a CPTS signed before the start-up functioning amounts gets the difference (the
+    first year after its signature whose version has them), if it does."""
+    signature_version = in_force(versions, signed.year)
+    if signature_version is None or any(t.startup_functioning is not None for t in signature_version.tiers):
+        return None
+    dated = sorted(v.effective_from.year for v in versions if any(t.startup_functioning for t in v.tiers))
+    later = [year for year in dated if year > signed.year]
+    return max(later[0], signed.year + 1) if later else None
+
+
 def in_force_on(versions: Sequence[AciParameters], on: date) -> AciParameters | None:
     """The version in force on a date (the lettre d'intention lump sum is paid on a date)."""
     candidates = [v for v in versions if v.effective_from <= on]

@@ -6,7 +6,9 @@
 - in the following years, functioning credits and fixed parts are paid 75 % in advance at
   the contract anniversary in the year, the balance at the next anniversary;
 - the variable part earned is paid after the year-end assessment of the indicators (the
-  dialogue de gestion), at the next anniversary.
+  dialogue de gestion), at the next anniversary;
+- the start-up top-up of a CPTS signed before the start-up amounts is paid in full at the
+  start of the contract year that owes it (not before the version's effective date).
 
 The advance share is a parameter of the ACI version (0.75 by default). An advance and its
 balance always add up to the amount (the advance is rounded to the cent, the balance is the
@@ -61,7 +63,10 @@ def payment_schedule(
     if first_year:
         dues.append(Due(start, Mission.FUNCTIONING, Part.NOT_APPLICABLE, Instalment.FULL, envelope.functioning))
     else:
-        advance, balance = split_share(envelope.functioning, share)
+        if envelope.startup_top_up:
+            on = max(start, envelope.parameters.effective_from)  # not before the text that owes it
+            dues.append(Due(on, Mission.FUNCTIONING, Part.NOT_APPLICABLE, Instalment.FULL, envelope.startup_top_up))
+        advance, balance = split_share(envelope.functioning - envelope.startup_top_up, share)
         dues.append(Due(start, Mission.FUNCTIONING, Part.NOT_APPLICABLE, Instalment.ADVANCE, advance))
         dues.append(Due(next_anniversary, Mission.FUNCTIONING, Part.NOT_APPLICABLE, Instalment.BALANCE, balance))
     for line in envelope.lines:

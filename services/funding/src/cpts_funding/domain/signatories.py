@@ -52,6 +52,7 @@ def aci_flow_refusal(
     basis: AciBasis | None,
     history: Sequence[StatusPeriod],
     lump_sum: Decimal | None,
+    signed_on: date | None = None,
 ) -> Refusal | None:
     """None when the ACI flow is allowed; otherwise why not."""
     if kind not in ACI_GATED_KINDS:
@@ -80,10 +81,10 @@ def aci_flow_refusal(
             return Refusal("above_lump_sum", f"above the lump sum of the CPTS's tier ({lump_sum:.2f})", status)
         return None
     # A balance owed for a period under contract (after a suspension or a dissolution).
-    if aci_days(history, fiscal_year) == 0:
+    if aci_days(history, fiscal_year, signed_on=signed_on) == 0:
         return Refusal(
             "no_period_under_contract",
-            f"the CPTS was never aci_signed in fiscal year {fiscal_year}: no balance is owed",
+            f"the CPTS was never aci_signed in its contract year {fiscal_year}: no balance is owed",
             status,
         )
     return None

@@ -11,10 +11,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpts_funding.domain.eligibility import StatusPeriod, aci_days, maturity
+from cpts_funding.domain.eligibility import StatusPeriod, aci_days, contract_year, maturity
 from cpts_funding.domain.envelope import Envelope, Move, compute_envelope
 from cpts_funding.domain.levers import PolicyLevers, ReductionStep, neutral
-from cpts_funding.domain.parameters import AciParameters, MissionAmounts, TierAmounts, in_force
+from cpts_funding.domain.parameters import AciParameters, MissionAmounts, TierAmounts, in_force, startup_top_up_year
 from cpts_funding.refdata import builtin_parameters
 from cpts_funding.storage.models import (
     Achievement,
@@ -105,10 +105,12 @@ class EnvelopeInputs:
             return None
         history = self.histories.get(cpts.cpts_id, [])
         contract = self.contracts.get(cpts.cpts_id)
-        mission_days = (
-            {mission: aci_days(history, year, since=start) for mission, start in contract.items()} if contract else None
-        )
         signed = cpts.aci_signed_on
+        mission_days = (
+            {mission: aci_days(history, year, since=start, signed_on=signed) for mission, start in contract.items()}
+            if contract
+            else None
+        )
         crisis_since = (contract or {}).get(Mission.CRISIS_RESPONSE) or signed
         crisis_version = crisis_introduced(versions)
         crisis_first_year = (
@@ -121,13 +123,15 @@ class EnvelopeInputs:
             parameters=parameters,
             population=cpts.population,
             maturity=maturity(signed, year),
-            aci_days=aci_days(history, year),
+            aci_days=aci_days(history, year, signed_on=signed),
+            period=contract_year(signed, year),
             levers=levers or self.levers.get(year) or neutral(year),
             achievements=self.achievements.get((cpts.cpts_id, year)),
             moves=self.moves.get((cpts.cpts_id, year), []),
             mission_days=mission_days,
             signature_year=signed is not None and signed.year == year,
             crisis_first_year=crisis_first_year,
+            startup_top_up=signed is not None and startup_top_up_year(versions, signed) == year,
         )
 
 
