@@ -97,7 +97,11 @@ PAID_UNTIL = date(2025, 12, 31)
 START_SHARE_OF_DEADLINE = 0.1  # compulsory missions start within the first tenth of their deadline
 OPTIONAL_SHARE = 0.9  # 90 % of the CPTS take each optional mission...
 OPTIONAL_START_DAYS = (0, 90)  # ...within three months of the signature
-ACHIEVEMENT_STEPS = (60, 101, 5)  # rates from 60 % to 100 % by steps of 5 %, uniformly
+# Indicator achievement, uniformly by steps of 5 %: a CPTS's first contract year is mostly
+# set-up (the Senate found the evidence for indicators often weak), so 0 % to 40 % then, and
+# 50 % to 90 % in the following years.
+ACHIEVEMENT_STEPS = (50, 91, 5)
+FIRST_YEAR_ACHIEVEMENT_STEPS = (0, 41, 5)
 LUMP_SUM_DELAY_DAYS = 45  # the lettre d'intention lump sum, paid 45 days after the letter
 
 # FIR start-up grant after the intention letter, by size tier (one region's practice, §5).
@@ -273,6 +277,7 @@ class Generator:
                 basis=basis,
                 history=history,
                 lump_sum=lump_sum,
+                signed_on=cpts.aci_signed_on,
             )
             assert refusal is None, (cpts.cpts_id, on, refusal)
         flow = Flow(
@@ -392,14 +397,15 @@ class Generator:
         await self.session.flush()
 
     async def _lump_sums(self) -> None:
-        """Avenant 2: the lettre d'intention lump sum, paid by the Assurance maladie to the
-        projects whose letter came after the avenant's publication, before their contract."""
+        """Avenant 2: the lettre d'intention lump sum, paid by the Assurance maladie before the
+        contract, 45 days after the letter; a project whose letter came before the avenant's
+        publication and which had not signed by then is paid 45 days after it (catch-up)."""
         versions = builtin_parameters()
         for cpts in self.cpts:
             letters = [p.since for p in self.histories.get(cpts.cpts_id, []) if p.status == "intention_letter_signed"]
             if not letters:
                 continue
-            on = letters[0] + timedelta(days=LUMP_SUM_DELAY_DAYS)
+            on = max(letters[0], AVENANT_2) + timedelta(days=LUMP_SUM_DELAY_DAYS)
             parameters = in_force_on(versions, on)
             history = self.histories.get(cpts.cpts_id, [])
             if parameters is None or on > PAID_UNTIL or status_at(history, on) not in PRE_CONTRACT:
@@ -426,9 +432,12 @@ class Generator:
         achievements), notified as allocations and paid by the schedule (75 % then the balance,
         the variable part after the assessment), up to PAID_UNTIL: never above the maximum,
         fixed parts whole."""
-        eligible = [c for c in self.cpts if aci_days(self.histories.get(c.cpts_id, []), year) > 0]
-        low, high, step = ACHIEVEMENT_STEPS
+        eligible = [
+            c for c in self.cpts if aci_days(self.histories.get(c.cpts_id, []), year, signed_on=c.aci_signed_on) > 0
+        ]
         for cpts in eligible:
+            first_year = cpts.aci_signed_on is not None and cpts.aci_signed_on.year == year
+            low, high, step = FIRST_YEAR_ACHIEVEMENT_STEPS if first_year else ACHIEVEMENT_STEPS
             for mission in self.contracts.get(cpts.cpts_id, {}):
                 rate = Decimal(self.rng.randrange(low, high, step)) / 100
                 self.session.add(
