@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import OffsetOutOfRangeError, TopicAlreadyExistsError
 
+from cpts_kit import processes
 from cpts_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -224,9 +225,10 @@ class EmbeddedBroker:
     a topic the broker auto-created with its own partition count.
     """
 
-    def __init__(self, port: int, log_file: Path | None = None) -> None:
+    def __init__(self, port: int, log_file: Path | None = None, die_with_parent: bool = False) -> None:
         self.port = port
         self.log_file = log_file
+        self.die_with_parent = die_with_parent  # stop with the process that started it (cpts run)
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -265,6 +267,7 @@ class EmbeddedBroker:
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=processes.die_with_parent() if self.die_with_parent else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from cpts_kit import service
+from cpts_kit import processes, service
 from cpts_kit.auth import Role, issue_dev_token
 from cpts_kit.broker import EmbeddedBroker
 from cpts_kit.db import Database
@@ -128,7 +128,7 @@ def run(
     broker = None
     if embedded_broker:
         port = int(kit.kafka_bootstrap.rpartition(":")[2])
-        broker = EmbeddedBroker(port, log_file=kit.state_dir / "broker.log")
+        broker = EmbeddedBroker(port, log_file=kit.state_dir / "broker.log", die_with_parent=True)
         typer.echo(f"broker      Kafka protocol (Tansu, memory only) on {broker.bootstrap}")
         broker.start()
     children = [_Child(spec.name, kit.state_dir / f"{spec.name}.log") for spec in specs]
@@ -229,6 +229,7 @@ class _Child:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env=os.environ.copy(),
+                preexec_fn=processes.die_with_parent(),
             )
         self.backoff.restarted()
 
