@@ -104,7 +104,9 @@ def test_variable_part_earned_from_achievement() -> None:
     assert computed.maximum == D("317000.00")
 
 
-def test_proration_for_a_signature_in_july() -> None:
+def test_proration_for_part_of_a_contract_year_under_the_aci() -> None:
+    """184 of the 365 days under the ACI (here counted on the calendar year, as for a CPTS whose
+    signature is not known; a suspension cuts a contract year the same way)."""
     history = [StatusPeriod("aci_signed", date(2023, 7, 1))]
     days = aci_days(history, 2023)
     assert days == 184  # 1 July to 31 December
