@@ -6,8 +6,7 @@ refuses one dated before the signature."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from cpts_funding.settings import FundingSettings
 from cpts_kit.auth import issue_dev_token
 from cpts_kit.broker import EmbeddedBroker
 from cpts_kit.service import upgrade
+from cpts_kit.testing import eventually
 from cpts_registry.main import create_app as create_registry_app
 from cpts_registry.service import spec as registry_spec
 from cpts_registry.settings import RegistrySettings
@@ -63,14 +63,6 @@ async def platform(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=funding), base_url="http://funding", headers=headers) as f,
     ):
         yield r, f, headers
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(200):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_aci_payments_follow_the_registry_lifecycle(
@@ -143,6 +135,8 @@ async def test_aci_payments_follow_the_registry_lifecycle(
     flows = (await funding.get("/v1/flows")).json()
     assert flows["total"] == 1 and flows["items"][0]["amount"] == "16500.00"
     envelope = (await funding.get(f"/v1/cpts/{cpts_id}/envelopes/2024")).json()
-    # The registry computed 80,001 inhabitants (T3 for the ACI); signed on 1 February 2024.
-    assert envelope["population"] == 80_001 and envelope["size_tier"] == "T3" and envelope["aci_days"] == 335
+    # The registry computed 80,001 inhabitants (T3 for the ACI); signed on 1 February 2024: its
+    # first contract year runs to 31 January 2025, 366 days.
+    assert envelope["population"] == 80_001 and envelope["size_tier"] == "T3" and envelope["aci_days"] == 366
+    assert (envelope["contract_year_start"], envelope["contract_year_end"]) == ("2024-02-01", "2025-01-31")
     assert envelope["totals"]["paid"] == "16500.00"
