@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,15 +320,6 @@ async def keep_writing(platform: Platform, url: str, stop: asyncio.Event, pause:
             count += 2
             await asyncio.sleep(pause)
     return count
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, cap_seconds: float = 60.0) -> float:
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > cap_seconds:
-            raise AssertionError(f"never happened within {cap_seconds}s: {what}")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 def metric(url: str, name: str, **labels: str) -> float:

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_platform import Platform, eventually
+from fault_platform import Platform
 
 from cpts_audit.demo_accounts import Anomalies, Received, build
-from cpts_kit.testing import cloudevents, read_topic
+from cpts_kit.testing import cloudevents, eventually, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 

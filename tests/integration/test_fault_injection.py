@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from fault_platform import LIFECYCLE, Platform, eventually, keep_writing, metric
+from fault_platform import LIFECYCLE, Platform, keep_writing, metric
 
 from cpts_kit.broker import end_offsets
 from cpts_kit.settings import ServiceSettings
-from cpts_kit.testing import read_topic
+from cpts_kit.testing import eventually, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 

@@ -8,8 +8,7 @@ contracts.md of this round)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from cpts_indicators.settings import IndicatorsSettings
 from cpts_kit.auth import issue_dev_token
 from cpts_kit.broker import EmbeddedBroker
 from cpts_kit.service import upgrade
+from cpts_kit.testing import eventually
 from cpts_registry.main import create_app as create_registry_app
 from cpts_registry.service import spec as registry_spec
 from cpts_registry.settings import RegistrySettings
@@ -67,14 +67,6 @@ async def platform(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Clie
         client(indicators, "indicators") as i,
     ):
         yield r, f, i
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(250):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 def token(service: httpx.AsyncClient, role: str, **claims: Any) -> dict[str, str]:

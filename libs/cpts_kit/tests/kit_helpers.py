@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ from cpts_kit.db import Database
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.inbox import EventConsumer, InboxEvent
 from cpts_kit.settings import ServiceSettings
+from cpts_kit.testing import eventually
 
 UNREACHABLE = "127.0.0.1:1"
 
@@ -61,17 +62,6 @@ async def produce(settings: ServiceSettings, *values: bytes, key: bytes = b"one-
         return [await producer.send_and_wait(settings.topic, value=value, key=key) for value in values]
     finally:
         await stop_client(producer)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, cap_seconds: float = 120.0) -> None:
-    """Poll ``check`` until it holds. The cap is only there so that a bug fails instead of
-    hanging: a consumer joining a group on the embedded broker takes 5 to 20 seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + cap_seconds
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def committed_offset(bootstrap: str, group_id: str, tp: TopicPartition) -> int | None:

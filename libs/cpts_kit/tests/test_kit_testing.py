@@ -14,7 +14,7 @@ from kit_helpers import make_settings
 from cpts_kit.access import NATIONAL, AccessTable, Permission
 from cpts_kit.app import create_service_app
 from cpts_kit.auth import Principal, Role, current_principal
-from cpts_kit.testing import Api, Probe, assert_access, standard_callers
+from cpts_kit.testing import Api, Probe, assert_access, eventually, standard_callers
 
 TABLE = AccessTable("kittest", [Permission("thing.write", NATIONAL, "National roles write things.")])
 CALLERS = {
@@ -84,3 +84,21 @@ async def test_a_wrong_status_or_a_missing_probe_fails_the_matrix(tmp_path: Path
         with pytest.raises(AssertionError, match="no probe for"):
             await assert_access(api, TABLE, {}, CALLERS["dgos"], state=state)
         assert Role.CNAM in TABLE.roles("thing.write")
+
+
+async def test_eventually_returns_how_long_it_waited_and_fails_past_its_cap() -> None:
+    calls = 0
+
+    async def third_time() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls >= 3
+
+    waited = await eventually(third_time, "the third call", interval=0.01)
+    assert calls == 3 and 0.02 <= waited < 5
+
+    async def never() -> bool:
+        return False
+
+    with pytest.raises(AssertionError, match=r"never happened within 0\.05s: nothing"):
+        await eventually(never, "nothing", cap_seconds=0.05, interval=0.01)

@@ -5,9 +5,8 @@ published schema, keyed by the CPTS id."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from cpts_funding.storage.models import RegistryStatus
 from cpts_kit.broker import EmbeddedBroker, ensure_topics, make_producer, stop_client
 from cpts_kit.events import CloudEvent
 from cpts_kit.service import upgrade
-from cpts_kit.testing import cloudevents, read_topic
+from cpts_kit.testing import cloudevents, eventually, read_topic
 
 REGISTRY_TOPIC = "cpts.registry.events"
 FUNDING_TOPIC = "cpts.funding.events"
@@ -40,14 +39,6 @@ async def live(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://f") as client:
         yield Api(client, settings, app.state.db)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, attempts: int = 150) -> None:
-    for _ in range(attempts):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def publish(api: Api, *messages: CloudEvent | bytes) -> None:

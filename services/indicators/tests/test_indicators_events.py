@@ -4,9 +4,8 @@ indicators service is one CloudEvent matching its published schema, keyed by the
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,7 @@ from cpts_indicators.service import spec
 from cpts_kit.broker import EmbeddedBroker, ensure_topics, make_producer, stop_client
 from cpts_kit.events import CloudEvent
 from cpts_kit.service import upgrade
-from cpts_kit.testing import cloudevents, read_topic
+from cpts_kit.testing import cloudevents, eventually, read_topic
 
 TOPIC = "cpts.indicators.events"
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts" / "events" / "indicators"
@@ -49,14 +48,6 @@ async def live(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://i") as client:
         yield Api(client, settings, app.state.db)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, attempts: int = 150) -> None:
-    for _ in range(attempts):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def publish(api: Api, *events: CloudEvent) -> None:

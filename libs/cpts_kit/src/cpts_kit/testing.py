@@ -109,6 +109,21 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await drop_postgres_database(url)
 
 
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, cap_seconds: float = 120.0, interval: float = 0.1
+) -> float:
+    """Poll ``check`` until it holds and return how long that took. The cap is only there so
+    that a bug fails instead of hanging (a consumer joining a group on the embedded broker
+    takes 5 to 20 seconds)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not await check():
+        if loop.time() - started > cap_seconds:
+            raise AssertionError(f"never happened within {cap_seconds:g}s: {what}")
+        await asyncio.sleep(interval)
+    return loop.time() - started
+
+
 async def read_topic(bootstrap: str, topic: str, *, expect: int, wait_seconds: float = 20.0) -> list[Any]:
     """Every message on ``topic`` from the beginning, waiting until at least ``expect`` arrived
     (then a short grace period, so that extra, duplicated messages would be seen too)."""
