@@ -248,9 +248,17 @@ def test_payment_schedule_after_the_signature_year() -> None:
     assert [(d.mission, d.due_on, d.instalment, d.amount) for d in variable] == [
         (Mission.PREVENTION, date(2024, 3, 15), Instalment.AFTER_ASSESSMENT, D("8500.00"))
     ]
+    # The crisis plan's first year in full at the mission's start; an update year 75 % / 25 %.
+    crisis = [(d.due_on, d.instalment, d.amount) for d in dues if d.mission is Mission.CRISIS_RESPONSE]
+    assert crisis == [(date(2023, 3, 15), Instalment.FULL, D("30000.00"))]
+    update = payment_schedule(envelope(60_000, crisis_first_year=False), date(2021, 3, 15))
+    assert [(d.instalment, d.amount) for d in update if d.mission is Mission.CRISIS_RESPONSE] == [
+        (Instalment.ADVANCE, D("11250.00")),
+        (Instalment.BALANCE, D("3750.00")),
+    ]
     assert sum(d.amount for d in dues) == computed.theoretical
     assert due_by(dues, date(2023, 12, 31)) == D("45000.00") + D("39000.00") + D("16875.00") + D("12750.00") + D(
-        "22500.00"
+        "30000.00"
     ) + D("10500.00") + D("10500.00")
 
 

@@ -83,6 +83,7 @@ class Envelope:
     lines: tuple[MissionLine, ...]
     period: tuple[date, date]  # the contract year's first and last days
     startup_top_up: Decimal = ZERO
+    crisis_first_year: bool = False  # the crisis plan is drawn up this year (paid in full)
 
     @property
     def eligible(self) -> bool:
@@ -209,4 +210,5 @@ def compute_envelope(
         lines=tuple(lines.values()),
         period=period,
         startup_top_up=top_up,
+        crisis_first_year=crisis_first_year and Mission.CRISIS_RESPONSE in lines,
     )

@@ -7,6 +7,8 @@
   the contract anniversary in the year, the balance at the next anniversary;
 - the variable part earned is paid after the year-end assessment of the indicators (the
   dialogue de gestion), at the next anniversary;
+- the crisis mission's first year (the crisis plan is drawn up: no indicator, an amount set
+  in full by avenant 2) is paid in full at the mission's start, with no balance;
 - the start-up top-up of a CPTS signed before the start-up amounts is paid in full at the
   start of the contract year that owes it (not before the version's effective date).
 
@@ -73,6 +75,12 @@ def payment_schedule(
         advance, balance = split_share(line.fixed + line.snp_compensation, share)
         starts_on = (mission_starts or {}).get(line.mission)
         due_on = starts_on if starts_on is not None and start < starts_on < next_anniversary else start
+        if line.mission is Mission.CRISIS_RESPONSE and envelope.crisis_first_year:
+            dues.append(Due(due_on, line.mission, Part.FIXED, Instalment.FULL, line.fixed + line.snp_compensation))
+            dues.append(
+                Due(next_anniversary, line.mission, Part.VARIABLE, Instalment.AFTER_ASSESSMENT, line.variable_earned)
+            )
+            continue
         dues.append(Due(due_on, line.mission, Part.FIXED, Instalment.ADVANCE, advance))
         dues.append(Due(next_anniversary, line.mission, Part.FIXED, Instalment.BALANCE, balance))
         dues.append(
