@@ -11,7 +11,7 @@ import pytest
 from documents_helpers import CORSE_ID, PARIS_ID, PDF, SPENDING, VALID_FEC, Api
 
 from cpts_documents.access import ACCESS
-from cpts_kit.testing import Caller, Probe, assert_access, database_state, standard_callers
+from cpts_kit.testing import Caller, Probe, assert_access, caller_id, database_state, standard_callers
 
 CALLERS = standard_callers(region="94", departement="2A", other_region="11", other_departement="75")
 
@@ -93,11 +93,7 @@ ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-def _label(role: str, claims: dict[str, Any]) -> str:
-    return role + "-" + "-".join(str(v)[:8] for v in claims.values())
-
-
-@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[caller_id(r, c) for r, c, _ in ROLES])
 async def test_lists_count_only_the_callers_territory(
     api: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:

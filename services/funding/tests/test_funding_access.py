@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from funding_helpers import AJACCIO, CAEN, PARIS, Api
 
+from cpts_kit.testing import caller_id
+
 # One flow per CPTS: Ajaccio (94 / 2A), Paris (11 / 75), Caen (28 / 14).
 AMOUNTS = {AJACCIO: Decimal("100.00"), PARIS: Decimal("200.00"), CAEN: Decimal("400.00")}
 
@@ -29,10 +31,6 @@ ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("cpts", {"cpts": AJACCIO}, {AJACCIO}),
 ]
 NATIONAL = {"cnam", "dgos", "auditor", "integrator"}
-
-
-def _label(role: str, claims: dict[str, Any]) -> str:
-    return role + "-" + "-".join(str(v) for v in claims.values())
 
 
 async def prepare(api: Api) -> dict[str, dict[str, str]]:
@@ -63,7 +61,7 @@ async def prepare(api: Api) -> dict[str, dict[str, str]]:
     return ids
 
 
-@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[caller_id(r, c) for r, c, _ in ROLES])
 async def test_reads_lists_aggregates_and_exports_are_scoped(
     seeded: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:

@@ -28,7 +28,7 @@ from cpts_funding.storage.models import (
 )
 from cpts_kit.auth import Role
 from cpts_kit.outbox import OutboxEvent
-from cpts_kit.testing import create_postgres_database, drop_postgres_database
+from cpts_kit.testing import caller_id, create_postgres_database, drop_postgres_database
 
 ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("cnam", {}, {AJACCIO, PARIS, CAEN}),
@@ -45,10 +45,6 @@ SIGNATORIES = (AJACCIO, PARIS)
 DEPARTEMENT_OF = {AJACCIO: "2A", PARIS: "75", CAEN: "14"}
 REGION_OF = {AJACCIO: "94", PARIS: "11", CAEN: "28"}
 TABLES = (Flow, Funder, Declaration, Reallocation, Achievement, ContractMission, PolicyVersion, OutboxEvent)
-
-
-def _label(role: str, claims: dict[str, Any]) -> str:
-    return role + "-" + "-".join(str(v) for v in claims.values())
 
 
 async def counts(api: Api) -> dict[str, int]:
@@ -162,7 +158,7 @@ POSTGRES_ROLES = {"cnam-", "ars-94", "cpam-['2B', '75']", "cpts-" + AJACCIO}
 def _cells() -> list[Any]:
     cells = []
     for role, claims, sees in ROLES:
-        label = _label(role, claims)
+        label = caller_id(role, claims)
         for backend in ("sqlite", "postgres"):
             if backend == "postgres" and label not in POSTGRES_ROLES:
                 continue

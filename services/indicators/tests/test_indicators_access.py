@@ -14,7 +14,7 @@ from indicators_helpers import AJACCIO, CAEN, PARIS, Api, dialogue, envelope_com
 from sqlalchemy import MetaData, select
 
 from cpts_indicators.access import ACCESS
-from cpts_kit.testing import PROBLEM, Caller, Probe, assert_access, standard_callers
+from cpts_kit.testing import PROBLEM, Caller, Probe, assert_access, caller_id, standard_callers
 
 # Ajaccio (94 / 2A) is the probed CPTS; Paris (11 / 75) is the other territory.
 CALLERS = standard_callers(region="94", departement="2A", other_region="11", other_departement="75")
@@ -107,11 +107,7 @@ ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-def _label(role: str, claims: dict[str, Any]) -> str:
-    return role + "-" + "-".join(str(v) for v in claims.values())
-
-
-@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[caller_id(r, c) for r, c, _ in ROLES])
 async def test_lists_count_only_the_callers_territory(
     seeded: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:

@@ -12,7 +12,7 @@ from registry_helpers import AJACCIO, ALATA, Api, cpts_body
 
 from cpts_kit.auth import Role
 from cpts_kit.identifiers import with_luhn_key
-from cpts_kit.testing import SELF, Caller, Probe, assert_access, database_state, standard_callers
+from cpts_kit.testing import SELF, Caller, Probe, assert_access, caller_id, database_state, standard_callers
 from cpts_registry.access import ACCESS
 
 # A CPTS in Corse-du-Sud (region 94) and one in Paris (region 11).
@@ -158,11 +158,7 @@ ROLES: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-def _label(role: str, claims: dict[str, Any]) -> str:
-    return role + "-" + "-".join(str(v) for v in claims.values())
-
-
-@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[caller_id(r, c) for r, c, _ in ROLES])
 async def test_lists_and_reads_respect_the_territory(
     api: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:
@@ -183,7 +179,7 @@ async def test_lists_and_reads_respect_the_territory(
         assert answer.status_code == (200 if name in sees else 404)
 
 
-@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[_label(r, c) for r, c, _ in ROLES])
+@pytest.mark.parametrize(("role", "claims", "sees"), ROLES, ids=[caller_id(r, c) for r, c, _ in ROLES])
 async def test_coverage_and_creation_respect_the_territory(
     api: Api, role: str, claims: dict[str, Any], sees: set[str]
 ) -> None:

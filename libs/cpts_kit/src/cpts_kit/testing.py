@@ -280,6 +280,11 @@ class Caller:
         return {k: (cpts_id or "no-cpts" if v == SELF else v) for k, v in self.claims.items()}
 
 
+def caller_id(role: str, claims: Mapping[str, Any]) -> str:
+    """A readable pytest id for a caller: its role and its claims' values."""
+    return role + "-" + "-".join(str(v) for v in claims.values())
+
+
 def standard_callers(*, region: str, departement: str, other_region: str, other_departement: str) -> list[Caller]:
     """Every role: the national ones, and the ARS, CPAM and CPTS inside the probed CPTS's
     territory (``region``/``departement``, the CPTS itself) and outside it."""
