@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, Row, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, Role
 from cpts_kit.db import json_rows
@@ -107,10 +107,10 @@ _DETAIL = select(
 ).where(Cpts.id == bindparam("cpts_id"))
 
 
-async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) -> CptsDetailRecord:
+async def get_cpts(reader: AsyncConnection, principal: Principal, cpts_id: str) -> CptsDetailRecord:
     """One CPTS with its communes and status history; 404 when it is missing or outside the
     caller's territory (indistinguishable)."""
-    row = (await session.execute(_DETAIL, {"cpts_id": cpts_id})).first()
+    row = (await reader.execute(_DETAIL, {"cpts_id": cpts_id})).first()
     if row is None or not principal.sees(region=row.region, departement=row.departement, cpts_id=row.id):
         raise not_found("CPTS", cpts_id)
     *_, codes, changes = row
@@ -125,7 +125,7 @@ async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) ->
 
 
 async def list_cpts(
-    session: AsyncSession, principal: Principal, filters: CptsFilters, page: PageParams
+    reader: AsyncConnection, principal: Principal, filters: CptsFilters, page: PageParams
 ) -> tuple[list[CptsRecord], int]:
     conditions = [_scope(principal)]
     if filters.region:
@@ -144,7 +144,7 @@ async def list_cpts(
     # A page past the end has no row to carry it, so it is counted apart.
     total = select(func.count()).select_from(Cpts).where(*conditions).scalar_subquery()
     rows = (
-        await session.execute(
+        await reader.execute(
             select(*_RECORD_COLUMNS, total)
             .where(*conditions)
             .order_by(Cpts.name, Cpts.id)
@@ -154,7 +154,7 @@ async def list_cpts(
     ).all()
     if rows:
         return [_record(r) for r in rows], int(rows[0][-1])
-    return [], int(await session.scalar(select(total)) or 0)
+    return [], int(await reader.scalar(select(total)) or 0)
 
 
 @dataclass(frozen=True)
