@@ -37,8 +37,10 @@ async def test_an_answer_is_kept_until_a_write_or_its_time_is_up() -> None:
     assert await cache.get("k", compute) == 3  # a write: computed again
     expired = ReadCache(writes, seconds=0.05)
     assert await expired.get("k", compute) == 4
+    assert await expired.get("long", compute, seconds=60) == 5  # this answer's own maximum age
     await asyncio.sleep(0.1)
-    assert await expired.get("k", compute) == 5  # past its time
+    assert await expired.get("k", compute) == 6  # past its time
+    assert await expired.get("long", compute, seconds=60) == 5
 
 
 async def test_requests_asking_together_share_one_computation() -> None:

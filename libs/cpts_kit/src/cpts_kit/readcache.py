@@ -86,10 +86,11 @@ class ReadCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]], *, seconds: float | None = None) -> T:
         """The answer for ``key``: kept, being computed by another request, or computed now.
         ``key`` must name everything the answer depends on but the data (the caller's scope,
-        the parameters). A failure is not kept: the waiting requests get the same error."""
+        the parameters); ``seconds`` replaces the cache's maximum age for this answer. A
+        failure is not kept: the waiting requests get the same error."""
         generation = self.writes.generation
         entry = self._entries.get(key)
         if entry is not None and entry.generation == generation and entry.expires > time.monotonic():
@@ -106,9 +107,9 @@ class ReadCache:
                 if task is not None and task.cancelling():
                     raise
                 # The computing request was cancelled (its client left): compute here.
-        return await self._compute(key, generation, compute)
+        return await self._compute(key, generation, compute, self.seconds if seconds is None else seconds)
 
-    async def _compute(self, key: Hashable, generation: int, compute: Callable[[], Awaitable[T]]) -> T:
+    async def _compute(self, key: Hashable, generation: int, compute: Callable[[], Awaitable[T]], seconds: float) -> T:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._computing[(key, generation)] = future
         started = time.monotonic()
@@ -125,15 +126,15 @@ class ReadCache:
             if self._computing.get((key, generation)) is future:
                 del self._computing[(key, generation)]
         future.set_result(value)
-        if self.seconds > 0 and self.capacity > 0:
-            self._entries[key] = _Entry(value, generation, started + self.seconds)
+        if seconds > 0 and self.capacity > 0:
+            self._entries[key] = _Entry(value, generation, started + seconds)
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
         return value
 
 
-def read_cache(request: Request) -> ReadCache:
+async def read_cache(request: Request) -> ReadCache:
     """FastAPI dependency: the app's cache of costly answers."""
     cache: ReadCache = request.app.state.read_cache
     return cache
