@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Unpack
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -202,7 +203,7 @@ def _flow_record(row: Row[Any]) -> FlowRecord:
     return FlowRecord(*row)  # type: ignore[call-arg]
 
 
-def flow_records(principal: Principal, filters: FlowFilters) -> Select[Unpack[tuple[Any, ...]]]:
+def flow_records(principal: Principal, filters: FlowFilters) -> Select[*tuple[Any, ...]]:
     return (
         select(*_RECORD_COLUMNS)
         .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
@@ -221,14 +222,26 @@ def count_flows(principal: Principal, filters: FlowFilters) -> Select[int]:
     return select(func.count()).select_from(Flow).where(Flow.cpts_id.in_(visible), *filters.flow_conditions())
 
 
+@lru_cache(maxsize=256)
+def _page_of_flows(territory: Principal, filters: FlowFilters) -> Select[*tuple[Any, ...]]:
+    """The statement of a page, built once per territory and filters: a statement built anew
+    costs SQLAlchemy its cache key and the matching of its result columns to the cached ones
+    (a fifth of a page's CPU under load)."""
+    return (
+        flow_records(territory, filters)
+        .order_by(Flow.seq)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
 async def list_flows(
     reader: AsyncConnection, principal: Principal, filters: FlowFilters, page: PageParams, cache: ReadCache
 ) -> tuple[list[FlowRecord], int]:
     """A page of flows in recording order, and how many the filters give in all (counting is
     most of a page's cost: the count is kept in ``cache`` until the next write)."""
-    rows = await reader.execute(
-        flow_records(principal, filters).order_by(Flow.seq).limit(page.limit).offset(page.offset)
-    )
+    statement = _page_of_flows(replace(principal, subject=""), filters)
+    rows = await reader.execute(statement, {"limit": page.limit, "offset": page.offset})
     records = [_flow_record(row) for row in rows]
 
     async def count() -> int:

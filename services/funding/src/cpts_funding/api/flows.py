@@ -33,7 +33,7 @@ from cpts_kit.readcache import ReadCache, read_cache
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 
 
-def flow_filters(
+async def flow_filters(
     cpts_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     funder_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     funder_category: FunderCategory | None = None,
