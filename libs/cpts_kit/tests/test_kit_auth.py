@@ -3,6 +3,7 @@ their territory claims; what each principal may see."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -439,6 +440,29 @@ async def test_a_verified_token_is_cached_until_it_expires(tmp_path: Path) -> No
     assert len(verifier.cache) == 0
     await refused(verifier, issue_dev_token(settings, role="cnam", ttl_seconds=-5))
     assert len(verifier.cache) == 0  # refused tokens are never kept
+
+
+async def test_a_cached_token_is_refused_once_expired(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    verifier = TokenVerifier(settings)
+    token = issue_dev_token(settings, role="cnam", ttl_seconds=2)
+    await verifier.verify(token)
+    assert len(verifier.cache) == 1
+    await asyncio.sleep(2.5)
+    await refused(verifier, token)  # it was cached, but its exp has passed
+
+
+async def test_cached_tokens_keep_their_own_principal_and_key(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    verifier = TokenVerifier(settings)
+    ars = issue_dev_token(settings, role="ars", region="94")
+    cpts = issue_dev_token(settings, role="cpts", cpts="c-1")
+    for _ in range(2):  # from the cache the second time
+        assert (await verifier.verify(ars)) == Principal("dev-ars", Role.ARS, region="94")
+        assert (await verifier.verify(cpts)) == Principal("dev-cpts", Role.CPTS, cpts_id="c-1")
+    # A verifier of another key has its own cache: what the first one checked means nothing.
+    other = TokenVerifier(make_settings(tmp_path / "other"))
+    await refused(other, ars)
 
 
 def test_the_cache_is_bounded_and_keyed_by_a_hash() -> None:

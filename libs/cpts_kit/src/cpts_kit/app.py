@@ -26,6 +26,7 @@ from cpts_kit.logs import configure_logging, request_id_for, request_id_var
 from cpts_kit.metrics import install_metrics_endpoint, observe_request
 from cpts_kit.outbox import OutboxRelay
 from cpts_kit.problems import Problem, install_problem_handlers, problem_response
+from cpts_kit.readcache import ReadCache
 from cpts_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         app.state.db = db
+        app.state.read_cache = ReadCache(db.writes, seconds=settings.read_cache_seconds)
         app.state.relay = OutboxRelay(db, settings)
         app.state.consumers = list(consumers(db, settings)) if consumers else []
         stop = asyncio.Event()

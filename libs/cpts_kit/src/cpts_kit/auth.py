@@ -74,6 +74,11 @@ class Principal:
     def is_national(self) -> bool:
         return self.role in NATIONAL_ROLES
 
+    @property
+    def scope_key(self) -> tuple[object, ...]:
+        """What the caller's answers depend on (their role and territory, not who they are)."""
+        return (self.role, self.region, self.departements, self.cpts_id)
+
     def sees(self, *, region: str | None, departement: str | None, cpts_id: str | None) -> bool:
         if self.is_national:
             return True

@@ -14,11 +14,13 @@ import aiosqlite
 from fastapi import Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from cpts_kit.readcache import count_writes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -112,6 +114,8 @@ class Database:
             # statement sees its own snapshot anyway.
             read_options["isolation_level"] = "AUTOCOMMIT"
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # Moved by every write transaction: what keeps cached answers fresh (``cpts_kit.readcache``).
+        self.writes = count_writes(url, self.engine.sync_engine)
         self.read_engine = self.engine
         if is_sqlite(url):
             _configure_sqlite(self.engine)
@@ -122,7 +126,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Readers (GET requests, metrics): on SQLite no BEGIN at all, so that reads run beside
         # each other and beside the one writer (WAL) instead of queueing for the write lock.
-        self.reader = async_sessionmaker(self.read_engine.execution_options(**read_options), expire_on_commit=False)
+        self.reader_engine = self.read_engine.execution_options(**read_options)
+        self.reader = async_sessionmaker(self.reader_engine, expire_on_commit=False)
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
@@ -216,3 +221,12 @@ async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
     factory = database.reader if request.method in SAFE_METHODS else database.sessionmaker
     async with factory() as session:
         yield session
+
+
+async def reader_dependency(request: Request) -> AsyncIterator[AsyncConnection]:
+    """FastAPI dependency of the hottest reads (a detail, a list page): a reader connection
+    without an ORM session. Reads that select columns need no session, and on SQLite opening
+    one cost more than the statement it ran."""
+    database: Database = request.app.state.db
+    async with database.reader_engine.connect() as connection:
+        yield connection

@@ -26,7 +26,8 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+# Async, like every dependency of a hot read: FastAPI runs a plain function in its thread pool.
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:

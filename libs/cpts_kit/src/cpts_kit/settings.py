@@ -67,6 +67,10 @@ class ServiceSettings(BaseSettings):
     # Verified tokens kept (by SHA-256, until they expire) so a token is checked once.
     token_cache_size: int = 10_000
 
+    # Costly answers (aggregates, list totals) kept until a write of this process, and at
+    # most this long (writes by other processes, such as other replicas, are not seen).
+    read_cache_seconds: float = 5.0
+
     # Request bodies (JSON): larger ones get a 413 before anything reads them.
     max_body_bytes: int = 2_000_000
     # Bodies of the routes marked ``cpts_kit.app.streamed_upload`` (documents), which stream

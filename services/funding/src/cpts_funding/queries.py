@@ -3,13 +3,16 @@ registry projection, which gives each CPTS its region and département)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from cpts_funding.domain.categories import FunderCategory
@@ -34,6 +37,7 @@ from cpts_kit.missions import Mission
 from cpts_kit.money import as_cents, from_cents, sum_cents
 from cpts_kit.pagination import PageParams
 from cpts_kit.problems import not_found
+from cpts_kit.readcache import ReadCache
 
 
 def scope(principal: Principal) -> ColumnElement[bool]:
@@ -101,8 +105,11 @@ class FlowFilters:
     departement: str | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        found: list[ColumnElement[bool]] = []
-        for column, value in (
+        return [*self.flow_conditions(), *self.territory_conditions()]
+
+    def flow_conditions(self) -> list[ColumnElement[bool]]:
+        """The conditions on the flows' own columns."""
+        return _equal(
             (Flow.cpts_id, self.cpts_id),
             (Flow.funder_id, self.funder_id),
             (Flow.funder_category, self.funder_category),
@@ -110,15 +117,21 @@ class FlowFilters:
             (Flow.fiscal_year, self.fiscal_year),
             (Flow.mission, self.mission),
             (Flow.part, self.part),
-            (RegistryCpts.region, self.region),
-            (RegistryCpts.departement, self.departement),
-        ):
-            if value is not None:
-                found.append(column == (value.value if hasattr(value, "value") else value))
-        return found
+        )
+
+    def territory_conditions(self) -> list[ColumnElement[bool]]:
+        """The conditions on the flows' CPTS (the registry projection)."""
+        return _equal((RegistryCpts.region, self.region), (RegistryCpts.departement, self.departement))
+
+
+def _equal(*pairs: tuple[Any, object]) -> list[ColumnElement[bool]]:
+    return [
+        column == (value.value if hasattr(value, "value") else value) for column, value in pairs if value is not None
+    ]
 
 
 def flows_query(principal: Principal, filters: FlowFilters) -> Select[Flow, RegistryCpts, str]:
+    """Flows as ORM objects with their CPTS (the CSV export, the commands)."""
     reversal = aliased(Flow)
     return (
         select(Flow, RegistryCpts, reversal.id)
@@ -130,32 +143,120 @@ def flows_query(principal: Principal, filters: FlowFilters) -> Select[Flow, Regi
 
 @dataclass(frozen=True)
 class FlowRecord:
-    flow: Flow
-    cpts: RegistryCpts
+    """A flow as its view shows it: its columns, its CPTS's names and place, its funder's name
+    and the reversal that corrected it, if any."""
+
+    id: str
+    seq: int
+    kind: str
+    cpts_id: str
+    cpts_name: str
+    region: str
+    departement: str
+    funder_id: str
+    funder_name: str
+    funder_category: str
+    fiscal_year: int
+    mission: str
+    part: str
+    amount: Decimal
+    date: dt.date
+    funder_reference: str
+    reverses: str | None
+    aci_basis: str | None
     reversed_by: str | None
+    note: str | None
+    recorded_at: dt.datetime
+    recorded_by: str
+
+
+_REVERSAL = aliased(Flow)
+# The columns of ``FlowRecord``, in its order (selected, not hydrated into ORM objects: a
+# page of 50 flows with their CPTS and funders cost more in the ORM than in the database).
+_RECORD_COLUMNS = (
+    Flow.id,
+    Flow.seq,
+    Flow.kind,
+    Flow.cpts_id,
+    RegistryCpts.name,
+    RegistryCpts.region,
+    RegistryCpts.departement,
+    Flow.funder_id,
+    Funder.name,
+    Flow.funder_category,
+    Flow.fiscal_year,
+    Flow.mission,
+    Flow.part,
+    Flow.amount,
+    Flow.flow_date,
+    Flow.funder_reference,
+    Flow.reverses,
+    Flow.aci_basis,
+    _REVERSAL.id,
+    Flow.note,
+    Flow.recorded_at,
+    Flow.recorded_by,
+)
+
+
+def _flow_record(row: Row[Any]) -> FlowRecord:
+    return FlowRecord(*row)  # type: ignore[call-arg]
+
+
+def flow_records(principal: Principal, filters: FlowFilters) -> Select[*tuple[Any, ...]]:
+    return (
+        select(*_RECORD_COLUMNS)
+        .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
+        .join(Funder, Funder.id == Flow.funder_id)
+        .outerjoin(_REVERSAL, _REVERSAL.reverses == Flow.id)
+        .where(scope(principal), *filters.conditions())
+    )
+
+
+def count_flows(principal: Principal, filters: FlowFilters) -> Select[int]:
+    """The flows of the list, counted. The CPTS's territory is a filter on the flows' CPTS
+    (one index range per CPTS) rather than a join (one projection lookup per flow: 45 ms for
+    the 53,000 flows of the demo on SQLite, against 13 ms); ``cpts_id`` is the projection's
+    key, so both count the same flows."""
+    visible = select(RegistryCpts.cpts_id).where(scope(principal), *filters.territory_conditions())
+    return select(func.count()).select_from(Flow).where(Flow.cpts_id.in_(visible), *filters.flow_conditions())
+
+
+@lru_cache(maxsize=256)
+def _page_of_flows(territory: Principal, filters: FlowFilters) -> Select[*tuple[Any, ...]]:
+    """The statement of a page, built once per territory and filters: a statement built anew
+    costs SQLAlchemy its cache key and the matching of its result columns to the cached ones
+    (a fifth of a page's CPU under load)."""
+    return (
+        flow_records(territory, filters)
+        .order_by(Flow.seq)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
 
 
 async def list_flows(
-    session: AsyncSession, principal: Principal, filters: FlowFilters, page: PageParams
+    reader: AsyncConnection, principal: Principal, filters: FlowFilters, page: PageParams, cache: ReadCache
 ) -> tuple[list[FlowRecord], int]:
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Flow)
-        .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
-        .where(scope(principal), *filters.conditions())
-    )
-    rows = await session.execute(
-        flows_query(principal, filters).order_by(Flow.seq).limit(page.limit).offset(page.offset)
-    )
-    return [FlowRecord(flow, cpts, reversed_by) for flow, cpts, reversed_by in rows], int(total or 0)
+    """A page of flows in recording order, and how many the filters give in all (counting is
+    most of a page's cost: the count is kept in ``cache`` until the next write)."""
+    statement = _page_of_flows(replace(principal, subject=""), filters)
+    rows = await reader.execute(statement, {"limit": page.limit, "offset": page.offset})
+    records = [_flow_record(row) for row in rows]
+
+    async def count() -> int:
+        return int(await reader.scalar(count_flows(principal, filters)) or 0)
+
+    total = await cache.get(("flows-total", principal.scope_key, filters), count)
+    return records, total
 
 
-async def get_flow(session: AsyncSession, principal: Principal, flow_id: str) -> FlowRecord:
-    row = (await session.execute(flows_query(principal, FlowFilters()).where(Flow.id == flow_id))).first()
+async def get_flow(connection: AsyncConnection, principal: Principal, flow_id: str) -> FlowRecord:
+    """One flow: on a reader, or on a writer session's connection (a flow it just recorded)."""
+    row = (await connection.execute(flow_records(principal, FlowFilters()).where(Flow.id == flow_id))).first()
     if row is None:
         raise not_found("Flow", flow_id)
-    flow, cpts, reversed_by = row
-    return FlowRecord(flow, cpts, reversed_by)
+    return _flow_record(row)
 
 
 # --- declarations ------------------------------------------------------------------------

@@ -18,3 +18,6 @@ class FundingSettings(ServiceSettings):
     demo_wait_seconds: float = 120.0
     demo_poll_seconds: float = 1.0
     demo_min_signatories: int = 700
+    # The funding analytics cost up to a second of CPU (700 envelopes): an answer is kept until
+    # the next write of this process, and at most this long (other replicas' writes).
+    analytics_cache_seconds: float = 60.0

@@ -5,11 +5,13 @@ module's records; the routers shape them into the HTTP answers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, Role
 from cpts_kit.db import json_rows
@@ -107,10 +109,10 @@ _DETAIL = select(
 ).where(Cpts.id == bindparam("cpts_id"))
 
 
-async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) -> CptsDetailRecord:
+async def get_cpts(reader: AsyncConnection, principal: Principal, cpts_id: str) -> CptsDetailRecord:
     """One CPTS with its communes and status history; 404 when it is missing or outside the
     caller's territory (indistinguishable)."""
-    row = (await session.execute(_DETAIL, {"cpts_id": cpts_id})).first()
+    row = (await reader.execute(_DETAIL, {"cpts_id": cpts_id})).first()
     if row is None or not principal.sees(region=row.region, departement=row.departement, cpts_id=row.id):
         raise not_found("CPTS", cpts_id)
     *_, codes, changes = row
@@ -124,10 +126,17 @@ async def get_cpts(session: AsyncSession, principal: Principal, cpts_id: str) ->
     )
 
 
-async def list_cpts(
-    session: AsyncSession, principal: Principal, filters: CptsFilters, page: PageParams
-) -> tuple[list[CptsRecord], int]:
-    conditions = [_scope(principal)]
+@dataclass(frozen=True)
+class _ListStatements:
+    page: Select[*tuple[Any, ...]]
+    total: Select[int]
+
+
+@lru_cache(maxsize=256)
+def _list_statements(territory: Principal, filters: CptsFilters) -> _ListStatements:
+    """Built once per territory and filters: a statement built anew costs SQLAlchemy its cache
+    key and the matching of its result columns to the cached ones, on every request."""
+    conditions = [_scope(territory)]
     if filters.region:
         conditions.append(Cpts.region == filters.region)
     if filters.departement:
@@ -143,18 +152,24 @@ async def list_cpts(
     # The total rides along with the page (a scalar subquery, evaluated once): one round trip.
     # A page past the end has no row to carry it, so it is counted apart.
     total = select(func.count()).select_from(Cpts).where(*conditions).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(*_RECORD_COLUMNS, total)
-            .where(*conditions)
-            .order_by(Cpts.name, Cpts.id)
-            .limit(page.limit)
-            .offset(page.offset)
-        )
-    ).all()
+    page = (
+        select(*_RECORD_COLUMNS, total)
+        .where(*conditions)
+        .order_by(Cpts.name, Cpts.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return _ListStatements(page, select(total))
+
+
+async def list_cpts(
+    reader: AsyncConnection, principal: Principal, filters: CptsFilters, page: PageParams
+) -> tuple[list[CptsRecord], int]:
+    statements = _list_statements(replace(principal, subject=""), filters)
+    rows = (await reader.execute(statements.page, {"limit": page.limit, "offset": page.offset})).all()
     if rows:
         return [_record(r) for r in rows], int(rows[0][-1])
-    return [], int(await session.scalar(select(total)) or 0)
+    return [], int(await reader.scalar(statements.total) or 0)
 
 
 @dataclass(frozen=True)

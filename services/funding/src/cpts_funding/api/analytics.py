@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from cpts_funding import aggregates, commands, steering
 from cpts_funding.access import ACCESS
 from cpts_funding.api import schemas, shaping
 from cpts_funding.api.deps import INSEE_DEPARTEMENT, INSEE_REGION, Caller, Session
 from cpts_funding.domain.categories import FunderCategory
+from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.models import RegistryCpts
 from cpts_kit.auth import Role
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error
+from cpts_kit.readcache import ReadCache, read_cache
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
@@ -43,6 +45,8 @@ async def funding_analytics(
     session: Session,
     caller: Caller,
     where: Territory,
+    cache: Annotated[ReadCache, Depends(read_cache)],
+    request: Request,
     year: Year = None,
     year_from: Year = None,
     year_to: Year = None,
@@ -50,12 +54,21 @@ async def funding_analytics(
 ) -> schemas.FundingAnalytics:
     """For the nation (national roles), a region, a département or a CPTS, and a fiscal year or
     a range (default: 2019 to this year): money paid (net of recoveries) by funder category,
-    mission, part and year; CPTS funded; per capita; ACI envelopes against ACI money paid."""
+    mission, part and year; CPTS funded; per capita; ACI envelopes against ACI money paid.
+    Kept until the service's next write (at most a minute for other replicas' writes)."""
     ACCESS.require(caller, "analytics.read")
     years = aggregates.years_of(year, year_from, year_to, date.today())
-    return shaping.funding_analytics_view(
-        await aggregates.funding_analytics(session, caller, where, years, funder_category)
-    )
+
+    async def compute() -> schemas.FundingAnalytics:
+        return shaping.funding_analytics_view(
+            await aggregates.funding_analytics(session, caller, where, years, funder_category)
+        )
+
+    # The answer depends on the caller's territory (not on who they are), the one asked for,
+    # the years, the category and today (the default range ends this year).
+    key = ("funding-analytics", caller.scope_key, where.scope, tuple(years), funder_category, date.today())
+    settings: FundingSettings = request.app.state.settings
+    return await cache.get(key, compute, seconds=settings.analytics_cache_seconds)
 
 
 @router.get(

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, current_principal
-from cpts_kit.db import session_dependency
+from cpts_kit.db import reader_dependency, session_dependency
 from cpts_kit.settings import ServiceSettings
 
 Session = Annotated[AsyncSession, Depends(session_dependency)]
+# The hottest reads (a flow, a page of flows): a reader connection, no ORM session.
+Reader = Annotated[AsyncConnection, Depends(reader_dependency)]
 Caller = Annotated[Principal, Depends(current_principal)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (from the registry)")]
 ResourceId = Annotated[str, Path(min_length=1, max_length=64)]

@@ -15,6 +15,7 @@ from cpts_funding.api.deps import (
     INSEE_DEPARTEMENT,
     INSEE_REGION,
     Caller,
+    Reader,
     ResourceId,
     Session,
     fields_of,
@@ -27,11 +28,12 @@ from cpts_funding.storage.models import Funder
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.missions import Mission
 from cpts_kit.pagination import Page, PageParams, page_params
+from cpts_kit.readcache import ReadCache, read_cache
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 
 
-def flow_filters(
+async def flow_filters(
     cpts_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     funder_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     funder_category: FunderCategory | None = None,
@@ -85,7 +87,7 @@ async def record_flow(
     if (replay := await idem.replay(session, body.model_dump(mode="json"))) is not None:
         return replay
     flow, _ = await commands.record_flow(session, settings_of(request), caller, new_flow(body), date.today())
-    view = shaping.flow_view(await queries.get_flow(session, caller, flow.id))
+    view = shaping.flow_view(await queries.get_flow(await session.connection(), caller, flow.id))
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()
     response.headers["Location"] = f"/v1/flows/{flow.id}"
@@ -94,17 +96,21 @@ async def record_flow(
 
 @router.get("", response_model=Page[schemas.FlowView], summary="List the flows the caller may see")
 async def list_flows(
-    session: Session, caller: Caller, filters: Filters, page: Annotated[PageParams, Depends(page_params)]
+    reader: Reader,
+    caller: Caller,
+    filters: Filters,
+    page: Annotated[PageParams, Depends(page_params)],
+    cache: Annotated[ReadCache, Depends(read_cache)],
 ) -> Page[schemas.FlowView]:
     ACCESS.require(caller, "flow.read")
-    records, total = await queries.list_flows(session, caller, filters, page)
+    records, total = await queries.list_flows(reader, caller, filters, page, cache)
     return Page(items=[shaping.flow_view(r) for r in records], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{flow_id}", response_model=schemas.FlowView, summary="One flow")
-async def get_flow(flow_id: ResourceId, session: Session, caller: Caller) -> schemas.FlowView:
+async def get_flow(flow_id: ResourceId, reader: Reader, caller: Caller) -> schemas.FlowView:
     ACCESS.require(caller, "flow.read")
-    return shaping.flow_view(await queries.get_flow(session, caller, flow_id))
+    return shaping.flow_view(await queries.get_flow(reader, caller, flow_id))
 
 
 @router.post(
@@ -136,9 +142,12 @@ async def reverse_flow(
     reversal, replacement = await commands.reverse_flow(
         session, settings_of(request), caller, original, cpts, correction, date.today()
     )
+    connection = await session.connection()
     view = schemas.Correction(
-        reversal=shaping.flow_view(await queries.get_flow(session, caller, reversal.id)),
-        replacement=shaping.flow_view(await queries.get_flow(session, caller, replacement.id)) if replacement else None,
+        reversal=shaping.flow_view(await queries.get_flow(connection, caller, reversal.id)),
+        replacement=shaping.flow_view(await queries.get_flow(connection, caller, replacement.id))
+        if replacement
+        else None,
     )
     idem.remember(session, 201, view.model_dump(mode="json"))
     await session.commit()

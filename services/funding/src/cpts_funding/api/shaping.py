@@ -11,10 +11,7 @@ from cpts_funding.domain.amounts import ZERO, KeyAmount, by_key
 from cpts_funding.domain.categories import LABELS_FR, FunderCategory
 from cpts_funding.domain.contract import ContractTerms
 from cpts_funding.domain.envelope import Envelope
-from cpts_funding.domain.flows import FlowKind
-from cpts_funding.domain.missions import Part
 from cpts_funding.domain.parameters import AciParameters
-from cpts_funding.domain.signatories import AciBasis
 from cpts_funding.storage.models import Declaration, Funder, Reallocation, RegistryCpts
 from cpts_kit.missions import Mission
 
@@ -33,31 +30,9 @@ def funder_view(funder: Funder) -> schemas.FunderView:
 
 
 def flow_view(record: queries.FlowRecord) -> schemas.FlowView:
-    flow, cpts, reversed_by = record.flow, record.cpts, record.reversed_by
-    return schemas.FlowView(
-        id=flow.id,
-        seq=flow.seq,
-        kind=FlowKind(flow.kind),
-        cpts_id=flow.cpts_id,
-        cpts_name=cpts.name,
-        region=cpts.region,
-        departement=cpts.departement,
-        funder_id=flow.funder_id,
-        funder_name=flow.funder.name,
-        funder_category=FunderCategory(flow.funder_category),
-        fiscal_year=flow.fiscal_year,
-        mission=Mission(flow.mission),
-        part=Part(flow.part),
-        amount=flow.amount,
-        date=flow.flow_date,
-        funder_reference=flow.funder_reference,
-        reverses=flow.reverses,
-        aci_basis=AciBasis(flow.aci_basis) if flow.aci_basis else None,
-        reversed_by=reversed_by,
-        note=flow.note,
-        recorded_at=flow.recorded_at,
-        recorded_by=flow.recorded_by,
-    )
+    # The record's fields are the view's: validated in one call (pydantic's core turns the
+    # stored codes into the enums), not field by field in Python.
+    return schemas.FlowView.model_validate(record, from_attributes=True)
 
 
 def key_amounts(items: list[KeyAmount]) -> list[schemas.KeyAmount]:

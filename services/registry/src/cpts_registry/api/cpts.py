@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, current_principal
-from cpts_kit.db import session_dependency
+from cpts_kit.db import reader_dependency, session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error, invalid
@@ -24,6 +24,7 @@ from cpts_registry.domain.tiers import SizeTier
 router = APIRouter(prefix="/v1/cpts", tags=["cpts"])
 
 Session = Annotated[AsyncSession, Depends(session_dependency)]
+Reader = Annotated[AsyncConnection, Depends(reader_dependency)]
 Caller = Annotated[Principal, Depends(current_principal)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (UUID)")]
 Year = Annotated[int, Path(ge=2019, le=2100, description="Reporting year")]
@@ -74,7 +75,7 @@ async def register_cpts(
 
 @router.get("", response_model=Page[schemas.CptsSummary], summary="List the CPTS the caller may see")
 async def list_cpts(
-    session: Session,
+    reader: Reader,
     caller: Caller,
     page: Annotated[PageParams, Depends(page_params)],
     region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
@@ -86,15 +87,15 @@ async def list_cpts(
 ) -> Page[schemas.CptsSummary]:
     ACCESS.require(caller, "cpts.read")
     filters = queries.CptsFilters(region, departement, status_, size_tier, siren, name)
-    rows, total = await queries.list_cpts(session, caller, filters, page)
+    rows, total = await queries.list_cpts(reader, caller, filters, page)
     today = date.today()
     return Page(items=[views.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
-async def get_cpts(cpts_id: CptsId, session: Session, caller: Caller, response: Response) -> schemas.CptsDetail:
+async def get_cpts(cpts_id: CptsId, reader: Reader, caller: Caller, response: Response) -> schemas.CptsDetail:
     ACCESS.require(caller, "cpts.read")
-    found = await queries.get_cpts(session, caller, cpts_id)
+    found = await queries.get_cpts(reader, caller, cpts_id)
     response.headers["ETag"] = _etag(found.cpts.version)
     return views.detail(found, date.today())
 
@@ -162,9 +163,9 @@ async def transition_cpts(
 
 
 @router.get("/{cpts_id}/territory", response_model=schemas.TerritoryView, summary="The communes of the CPTS")
-async def get_territory(cpts_id: CptsId, session: Session, caller: Caller) -> schemas.TerritoryView:
+async def get_territory(cpts_id: CptsId, reader: Reader, caller: Caller) -> schemas.TerritoryView:
     ACCESS.require(caller, "cpts.read")
-    found = await queries.get_cpts(session, caller, cpts_id)
+    found = await queries.get_cpts(reader, caller, cpts_id)
     return schemas.TerritoryView(
         cpts_id=found.cpts.id,
         communes=found.communes,
