@@ -75,6 +75,10 @@ async def test_register_read_and_list(api: Api) -> None:
 async def test_patch_changes_identity_and_checks_the_etag(api: Api) -> None:
     created = await register(api)
     url = f"/v1/cpts/{created['id']}"
+    # Read first: the detail and the list are kept in the read cache until the next write.
+    before = await api.call("GET", url)
+    assert before.headers["ETag"] == '"1"' and before.json()["name"] == created["name"]
+    assert [c["name"] for c in (await api.call("GET", "/v1/cpts")).json()["items"]] == [created["name"]]
     changed = await api.call(
         "PATCH", url, json={"name": "CPTS Grand Ajaccio", "finess": "2A0012345"}, headers={"If-Match": '"1"'}
     )
@@ -85,7 +89,9 @@ async def test_patch_changes_identity_and_checks_the_etag(api: Api) -> None:
     bad_siret = await api.call("PATCH", url, json={"siret": "55210055400013"})
     assert bad_siret.status_code == 422
     assert bad_siret.json()["errors"][0]["field"] == "siret"
-    assert (await api.call("GET", url)).json()["name"] == "CPTS Grand Ajaccio"
+    after = await api.call("GET", url)  # the write made the kept answers stale: read again
+    assert after.json()["name"] == "CPTS Grand Ajaccio" and after.headers["ETag"] == '"2"'
+    assert [c["name"] for c in (await api.call("GET", "/v1/cpts")).json()["items"]] == ["CPTS Grand Ajaccio"]
 
 
 async def test_lifecycle_allows_only_the_defined_transitions(api: Api) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -138,3 +138,15 @@ async def read_cache(request: Request) -> ReadCache:
     """FastAPI dependency: the app's cache of costly answers."""
     cache: ReadCache = request.app.state.read_cache
     return cache
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    """A read's answer kept as the bytes sent, with its headers (an ETag): a cached hit skips
+    the database, the answer's model and its serialisation."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self) -> Response:
+        return Response(self.body, media_type="application/json", headers=dict(self.headers))

@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, current_principal
-from cpts_kit.db import reader_dependency, session_dependency
+from cpts_kit.db import Database, reader_dependency, session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error, invalid
+from cpts_kit.readcache import JsonAnswer, ReadCache, read_cache
 from cpts_kit.settings import ServiceSettings
 from cpts_registry import commands, queries
 from cpts_registry.access import ACCESS, SELF_SERVICE_FIELDS
@@ -26,9 +27,17 @@ router = APIRouter(prefix="/v1/cpts", tags=["cpts"])
 Session = Annotated[AsyncSession, Depends(session_dependency)]
 Reader = Annotated[AsyncConnection, Depends(reader_dependency)]
 Caller = Annotated[Principal, Depends(current_principal)]
+# Hot reads answer from the read cache (kept until this process writes, at most
+# CPTS_READ_CACHE_SECONDS for other replicas' writes) and open a connection only on a miss.
+Cache = Annotated[ReadCache, Depends(read_cache)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (UUID)")]
 Year = Annotated[int, Path(ge=2019, le=2100, description="Reporting year")]
 IDENTITY_FIELDS_ROUTE = "through the ARS or the CPAM of the CPTS"
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -75,8 +84,9 @@ async def register_cpts(
 
 @router.get("", response_model=Page[schemas.CptsSummary], summary="List the CPTS the caller may see")
 async def list_cpts(
-    reader: Reader,
+    request: Request,
     caller: Caller,
+    cache: Cache,
     page: Annotated[PageParams, Depends(page_params)],
     region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     departement: Annotated[str | None, Query(pattern=r"^(\d{2}|2A|2B|97\d)$")] = None,
@@ -84,20 +94,34 @@ async def list_cpts(
     size_tier: SizeTier | None = None,
     siren: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200, description="Part of the name")] = None,
-) -> Page[schemas.CptsSummary]:
+) -> Response:
     ACCESS.require(caller, "cpts.read")
     filters = queries.CptsFilters(region, departement, status_, size_tier, siren, name)
-    rows, total = await queries.list_cpts(reader, caller, filters, page)
     today = date.today()
-    return Page(items=[views.summary(c, today) for c in rows], total=total, limit=page.limit, offset=page.offset)
+
+    async def answer() -> JsonAnswer:
+        async with _db(request).reader_engine.connect() as reader:
+            rows, total = await queries.list_cpts(reader, caller, filters, page)
+        items = [views.summary(c, today) for c in rows]
+        listed = Page[schemas.CptsSummary](items=items, total=total, limit=page.limit, offset=page.offset)
+        return JsonAnswer(listed.model_dump_json().encode())
+
+    key = ("cpts-list", caller.scope_key, filters, page.limit, page.offset, today)
+    return (await cache.get(key, answer)).response()
 
 
 @router.get("/{cpts_id}", response_model=schemas.CptsDetail, summary="One CPTS with its territory and status history")
-async def get_cpts(cpts_id: CptsId, reader: Reader, caller: Caller, response: Response) -> schemas.CptsDetail:
+async def get_cpts(cpts_id: CptsId, request: Request, caller: Caller, cache: Cache) -> Response:
     ACCESS.require(caller, "cpts.read")
-    found = await queries.get_cpts(reader, caller, cpts_id)
-    response.headers["ETag"] = _etag(found.cpts.version)
-    return views.detail(found, date.today())
+    today = date.today()
+
+    async def answer() -> JsonAnswer:
+        async with _db(request).reader_engine.connect() as reader:
+            found = await queries.get_cpts(reader, caller, cpts_id)
+        detail = views.detail(found, today).model_dump_json().encode()
+        return JsonAnswer(detail, (("ETag", _etag(found.cpts.version)),))
+
+    return (await cache.get(("cpts-detail", cpts_id, caller.scope_key, today), answer)).response()
 
 
 @router.patch("/{cpts_id}", response_model=schemas.CptsDetail, summary="Change identity attributes")
