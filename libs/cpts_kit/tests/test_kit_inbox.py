@@ -21,6 +21,7 @@ from kit_helpers import (
     thing,
 )
 
+from cpts_kit import metrics
 from cpts_kit.broker import EmbeddedBroker, ensure_topics
 from cpts_kit.db import Database
 from cpts_kit.testing import read_topic
@@ -134,6 +135,36 @@ async def test_a_new_consumer_of_the_group_resumes_after_the_committed_offsets(
     assert projection.calls == [e.id for e in old + new]
     assert await projection.applied() == [e.id for e in old + new]
     assert await projection.inbox("kittest-resume") == sorted(e.id for e in old + new)
+
+
+async def test_a_restarted_consumer_with_nothing_new_reports_no_lag(
+    settings: KitTestSettings, projection: Projection, start_consumer: ConsumerStarter
+) -> None:
+    """Caught up at the committed offsets, it applies nothing after its restart: its lag is 0,
+    not the whole log (which kept `cpts status` and the start command waiting)."""
+    events = [thing(f"lag-{i}", i) for i in range(3)]
+    placed = await produce(settings, *(e.to_bytes() for e in events))
+    first = start_consumer(projection, settings, "kittest-lag")
+    await projection.wait_applied(events[-1])
+    await first.close()
+    second = start_consumer(projection, settings, "kittest-lag")
+    partitions = {str(p.partition) for p in placed}
+
+    def lags() -> dict[str, float]:
+        samples = metrics.CONSUMER_LAG.collect()[0].samples
+        return {
+            s.labels["partition"]: s.value
+            for s in samples
+            if s.labels["group"] == "kittest-lag" and s.labels["partition"] in partitions
+        }
+
+    async def measured() -> bool:
+        return set(lags()) == partitions
+
+    await eventually(measured, "the restarted consumer measured its lag", cap_seconds=60)
+    await second.close()
+    assert lags() == dict.fromkeys(partitions, 0.0)
+    assert second.consumer.delivered == []
 
 
 async def test_an_event_whose_processing_was_interrupted_is_redelivered(

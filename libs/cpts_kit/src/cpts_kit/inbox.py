@@ -27,6 +27,7 @@ the configured partitions themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -192,7 +193,7 @@ class EventConsumer:
                 await self._consumer.commit(done)
             if loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
                 self._last_check = loop.time()
-                why = self._position_above_log_end() or await self._beacon_went_back()
+                why = await self._position_above_log_end() or await self._beacon_went_back()
                 if why:
                     await self._read_again(why)
 
@@ -227,7 +228,7 @@ class EventConsumer:
                 self._consumer.seek(tp, offset)
         return following, ""
 
-    def _position_above_log_end(self) -> str:
+    async def _position_above_log_end(self) -> str:
         """Also refreshes the lag gauges."""
         assert self._consumer is not None
         why = ""
@@ -237,6 +238,12 @@ class EventConsumer:
             end, position = self._consumer.highwater(tp), self._positions.get(tp)
             if end is None:
                 continue
+            if position is None:
+                # Nothing applied since this consumer (re)started: it may be caught up at the
+                # group's committed offset, which its fetch position says (reporting the whole
+                # log as lag held `cpts status` and the start command's settling for minutes).
+                with contextlib.suppress(KafkaError, TimeoutError):
+                    position = await asyncio.wait_for(self._consumer.position(tp), 5)
             if position is not None and position > end:
                 why = f"{tp.topic}[{tp.partition}] ends at {end}, below the position {position}"
             lag = max(end - position, 0) if position is not None else end
