@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from cpts_funding import aggregates, commands, steering
 from cpts_funding.access import ACCESS
@@ -16,9 +16,10 @@ from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.models import RegistryCpts
 from cpts_kit.auth import Role
+from cpts_kit.db import Database
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error
-from cpts_kit.readcache import ReadCache, read_cache
+from cpts_kit.readcache import JsonAnswer, ReadCache, read_cache
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
@@ -42,7 +43,6 @@ Territory = Annotated[aggregates.Where, Depends(territory)]
 
 @router.get("/analytics/funding", response_model=schemas.FundingAnalytics, summary="Funding totals and breakdowns")
 async def funding_analytics(
-    session: Session,
     caller: Caller,
     where: Territory,
     cache: Annotated[ReadCache, Depends(read_cache)],
@@ -51,7 +51,7 @@ async def funding_analytics(
     year_from: Year = None,
     year_to: Year = None,
     funder_category: FunderCategory | None = None,
-) -> schemas.FundingAnalytics:
+) -> Response:
     """For the nation (national roles), a region, a département or a CPTS, and a fiscal year or
     a range (default: 2019 to this year): money paid (net of recoveries) by funder category,
     mission, part and year; CPTS funded; per capita; ACI envelopes against ACI money paid.
@@ -59,16 +59,17 @@ async def funding_analytics(
     ACCESS.require(caller, "analytics.read")
     years = aggregates.years_of(year, year_from, year_to, date.today())
 
-    async def compute() -> schemas.FundingAnalytics:
-        return shaping.funding_analytics_view(
-            await aggregates.funding_analytics(session, caller, where, years, funder_category)
-        )
+    async def compute() -> JsonAnswer:
+        database: Database = request.app.state.db
+        async with database.reader() as session:  # opened on a miss only
+            found = await aggregates.funding_analytics(session, caller, where, years, funder_category)
+        return JsonAnswer(shaping.funding_analytics_view(found).model_dump_json().encode())
 
     # The answer depends on the caller's territory (not on who they are), the one asked for,
     # the years, the category and today (the default range ends this year).
     key = ("funding-analytics", caller.scope_key, where.scope, tuple(years), funder_category, date.today())
     settings: FundingSettings = request.app.state.settings
-    return await cache.get(key, compute, seconds=settings.analytics_cache_seconds)
+    return (await cache.get(key, compute, seconds=settings.analytics_cache_seconds)).response()
 
 
 @router.get(
