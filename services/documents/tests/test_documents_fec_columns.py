@@ -157,3 +157,55 @@ def test_moved_lines_and_odd_files_read_the_same_both_ways(
         text = text.replace("théâtre".encode(), "théâtre".encode("latin-1"), 1)
     by_columns, by_lines = both_ways(text, read_size=read_size)
     assert by_columns == by_lines
+
+
+def _row(num: str, day: str, *middle: str) -> list[str]:
+    """A line of journal BQ (``middle``: CompteNum to Credit), no lettering or currency."""
+    return ["BQ", "Banque", num, day, *middle, "", "", day, "", ""]
+
+
+# Digits that str.isdigit() accepts and int() refuses (superscripts), or that int() reads and a
+# FEC must not (Arabic-Indic, full-width): reported with their line and column, never raised.
+ODD_DIGITS = ["1²,00", "²³,00", "1,0²", "١٢,٠٠", "１２,００", "12²", "1,2E+0²"]
+
+
+@pytest.mark.parametrize("text", ODD_DIGITS)
+@pytest.mark.parametrize("column", [11, 12])
+def test_non_ascii_digits_in_an_amount_are_a_format_error(text: str, column: int) -> None:
+    rows = [
+        _row("1", "20240105", "606400", "Fournitures", "", "", "P1", "20240105", "Achat", "12,00", "0,00"),
+        _row("1", "20240105", "512000", "Banque", "", "", "P1", "20240105", "Achat", "0,00", "12,00"),
+    ]
+    rows[0][column] = text
+    by_columns, by_lines = both_ways(_text(rows))
+    assert by_columns == by_lines
+    issues = json.loads(by_lines)[0]["errors"]
+    name = COLUMNS[column]
+    assert {"line": 2, "column": name, "code": "E_AMOUNT_FORMAT"} in [
+        {k: issue[k] for k in ("line", "column", "code")} for issue in issues
+    ]
+
+
+@pytest.mark.parametrize("text", ["2024010²", "２０２４０１０５", "2024-01-0²"])
+def test_non_ascii_digits_in_a_date_are_a_format_error(text: str) -> None:
+    rows = [
+        _row("1", "20240105", "606400", "Fournitures", "", "", "P1", text, "Achat", "12,00", "0,00"),
+        _row("1", "20240105", "512000", "Banque", "", "", "P1", text, "Achat", "0,00", "12,00"),
+    ]
+    by_columns, by_lines = both_ways(_text(rows))
+    assert by_columns == by_lines
+    codes = [(i["line"], i["column"], i["code"]) for i in json.loads(by_lines)[0]["errors"]]
+    assert (2, "PieceDate", "E_DATE_FORMAT") in codes
+
+
+@pytest.mark.parametrize("num", ["1²", "²", "١"])
+def test_non_ascii_digits_in_an_entry_number_do_not_raise(num: str) -> None:
+    rows = [
+        _row(num, "20240105", "606400", "Fournitures", "", "", "P1", "20240105", "Achat", "12,00", "0,00"),
+        _row(num, "20240105", "512000", "Banque", "", "", "P1", "20240105", "Achat", "0,00", "12,00"),
+        _row("2", "20240105", "606400", "Fournitures", "", "", "P2", "20240105", "Achat", "1,00", "0,00"),
+        _row("2", "20240105", "512000", "Banque", "", "", "P2", "20240105", "Achat", "0,00", "1,00"),
+    ]
+    by_columns, by_lines = both_ways(_text(rows))
+    assert by_columns == by_lines
+    assert json.loads(by_lines)[0]["verdict"] != "rejected"

@@ -100,14 +100,14 @@ CLOSING_JOURNALS = frozenset({"CL", "CLO", "CLOT", "CLOTURE"})
 CLOSING_WORDS = ("cloture",)
 
 MAX_TOTAL_CENTS = 99_999_999_999_999  # Numeric(14, 2): what Money holds
-_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:([,.])(\d*))?([+-]?)$")
-_EXPONENT = re.compile(r"^[+-]?\d+(?:[,.]\d*)?[eE][+-]?\d+$")
-_ACCOUNT = re.compile(r"^\d{3}[0-9A-Za-z]*$")
+_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:([,.])(\d*))?([+-]?)$", re.ASCII)
+_EXPONENT = re.compile(r"^[+-]?\d+(?:[,.]\d*)?[eE][+-]?\d+$", re.ASCII)
+_ACCOUNT = re.compile(r"^\d{3}[0-9A-Za-z]*$", re.ASCII)
 _ACCOUNT_SEPARATORS = re.compile(r"[-. /_]")
-_TRAILING_NUMBER = re.compile(r"(\d+)$")
-_FILE_NAME = re.compile(r"^(\d{9})FEC(\d{8})(?:\.[A-Za-z0-9]{1,4})*$", re.IGNORECASE)
-_DATE_SEPARATED = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
-_TIME = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
+_TRAILING_NUMBER = re.compile(r"(\d+)$", re.ASCII)
+_FILE_NAME = re.compile(r"^(\d{9})FEC(\d{8})(?:\.[A-Za-z0-9]{1,4})*$", re.IGNORECASE | re.ASCII)
+_DATE_SEPARATED = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$", re.ASCII)
+_TIME = re.compile(r"^\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$", re.ASCII)
 
 # Quirk codes of amounts and dates that the DGFiP's tester accepts.
 DECIMAL_POINT = "W_DECIMAL_POINT"
@@ -218,7 +218,7 @@ def parse_amount(text: str) -> tuple[int | None, str | None]:
     decimals, exponent notation), or ``None``. The amount is ``None`` if malformed or not exact
     to the cent: money is never rounded."""
     whole, comma, frac = text.partition(",")
-    if comma and len(frac) == 2 and whole.isdigit() and frac.isdigit():
+    if comma and len(frac) == 2 and text.isascii() and whole.isdigit() and frac.isdigit():
         return int(whole) * 100 + int(frac), None  # the common case: "1234,56"
     match = _AMOUNT.match(text)
     if match is None:
@@ -269,7 +269,7 @@ def parse_date(text: str) -> tuple[date | None, str | None, bool]:
                     return None, None, False
                 quirk = DATE_LAYOUT
                 break
-    if len(core) == 8 and core.isdigit():
+    if len(core) == 8 and core.isascii() and core.isdigit():
         year, month, day = int(core[:4]), int(core[4:6]), int(core[6:])
         if not 1900 <= year <= 2099:  # JJMMAAAA
             day, month, year = int(core[:2]), int(core[2:4]), int(core[4:])
@@ -961,7 +961,7 @@ class FecValidator:
             amounts_ok = True
             text_a = fields[i_a]
             plain = text_a.replace(",", "", 1)
-            if len(text_a) > 3 and text_a[-3] == "," and plain.isdigit():
+            if len(text_a) > 3 and text_a[-3] == "," and plain.isascii() and plain.isdigit():
                 first: int | None = int(plain)  # the common case, "1234,56", without a call
             else:
                 parsed = amounts.get(text_a)
@@ -983,7 +983,7 @@ class FecValidator:
             else:
                 text_b = fields[i_b]
                 plain = text_b.replace(",", "", 1)
-                if len(text_b) > 3 and text_b[-3] == "," and plain.isdigit():
+                if len(text_b) > 3 and text_b[-3] == "," and plain.isascii() and plain.isdigit():
                     second: int | None = int(plain)
                 else:
                     parsed = amounts.get(text_b)
@@ -1182,7 +1182,7 @@ class FecValidator:
     def _numbering(self, line: int, num: str, journal: str) -> int:
         """Checks a new run's number against its journal's sequence; 1 if it goes backwards (a
         disorder, unless the run continues an entry seen before: decided at the end)."""
-        if num.isdigit():
+        if num.isascii() and num.isdigit():
             value = int(num)
         else:
             match = _TRAILING_NUMBER.search(num)
