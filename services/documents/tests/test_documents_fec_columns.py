@@ -116,6 +116,9 @@ MUTATIONS: dict[str, Any] = {
     "a result account": lambda row: row.__setitem__(4, "120000"),
     "an in-kind account": lambda row: row.__setitem__(4, "860000"),
     "a lettering": lambda row: (row.__setitem__(13, "AA"), row.__setitem__(14, row[3])),
+    "a lettering without its date": lambda row: row.__setitem__(13, "AA"),
+    "a lettering date alone": lambda row: row.__setitem__(14, row[3]),
+    "a lettering dated badly": lambda row: (row.__setitem__(13, "AA"), row.__setitem__(14, "2024-01-02")),
     "a currency": lambda row: (row.__setitem__(16, "12,00"), row.__setitem__(17, "USD")),
     "an auxiliary number alone": lambda row: row.__setitem__(6, "F99"),
     "a space to trim": lambda row: row.__setitem__(10, row[10] + " "),
@@ -134,6 +137,19 @@ def test_mutated_fecs_read_the_same_both_ways(
 ) -> None:
     i = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
     MUTATIONS[mutation](rows[i])
+    by_columns, by_lines = both_ways(_text(rows), read_size=read_size)
+    assert by_columns == by_lines
+
+
+@PROPERTIES
+@given(fec_rows(), st.data(), st.sampled_from(READ_SIZES))
+def test_lettered_lines_read_the_same_both_ways(rows: list[list[str]], data: st.DataObject, read_size: int) -> None:
+    """Letterings on some lines (the supplier's, the bank's), sometimes two in an entry, or one
+    without its date: the column pass takes the ordinary ones, the line pass the others."""
+    for row in rows:
+        lettering = data.draw(st.sampled_from(["", "", "AA", "AB", "ZZ"]))
+        if lettering:
+            row[13], row[14] = lettering, data.draw(st.sampled_from([row[3], "20250110", "", "00000000"]))
     by_columns, by_lines = both_ways(_text(rows), read_size=read_size)
     assert by_columns == by_lines
 
@@ -209,3 +225,33 @@ def test_non_ascii_digits_in_an_entry_number_do_not_raise(num: str) -> None:
     by_columns, by_lines = both_ways(_text(rows))
     assert by_columns == by_lines
     assert json.loads(by_lines)[0]["verdict"] != "rejected"
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.txt")), ids=lambda p: p.name)
+@pytest.mark.parametrize(("seen_bits", "candidate_limit"), [(8, fec.CANDIDATE_LIMIT), (fec.SEEN_BITS, 0), (8, 0)])
+def test_the_entry_grouping_does_not_depend_on_its_filter(
+    path: Path, seen_bits: int, candidate_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bit filter only picks which runs are grouped: a filter where every number collides
+    (all false positives), or too many candidates to hold (every run grouped), same outcome."""
+    data = path.read_bytes()
+    expected = both_ways(data)
+    monkeypatch.setattr(fec, "SEEN_BITS", seen_bits)
+    monkeypatch.setattr(fec, "CANDIDATE_LIMIT", candidate_limit)
+    assert both_ways(data) == expected
+
+
+@PROPERTIES
+@given(fec_rows(), st.data())
+def test_moved_lines_group_the_same_whatever_the_filter(rows: list[list[str]], data: st.DataObject) -> None:
+    i = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+    j = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+    rows.insert(j, rows.pop(i))
+    text = _text(rows)
+    expected = both_ways(text)
+    saved = fec.SEEN_BITS, fec.CANDIDATE_LIMIT
+    try:
+        fec.SEEN_BITS, fec.CANDIDATE_LIMIT = 8, 0
+        assert both_ways(text) == expected
+    finally:
+        fec.SEEN_BITS, fec.CANDIDATE_LIMIT = saved

@@ -25,9 +25,12 @@ accounts (left out of the summary).
 
 Memory stays bounded whatever the file: lines are read in chunks and forgotten; the lines of the
 entry being read are summed, and each run of contiguous lines of an entry is written, as one
-row, to a temporary SQLite file on disk; at the end one grouped query finds the entries that
-are unbalanced, dated twice, split or numbered in two journals. Caches (dates, amounts,
-accounts, labels) are cleared when they reach their bound.
+row, to a temporary file on disk. A fixed-size bit filter of the entry numbers picks the
+candidates: a run unbalanced by itself, or whose number may have been seen before. At the end
+only the candidates' runs go into a temporary SQLite file, where grouped queries find the
+entries that are unbalanced, dated twice, split or numbered in two journals (all the runs, if
+the candidates are too many to hold). Caches (dates, amounts, accounts, labels) are cleared when
+they reach their bound.
 
 Speed: the file is read in blocks of 64 KiB. A block of ordinary lines (plain UTF-8, dates
 AAAAMMJJ, amounts ``1234,56``, no quirk at all) is checked column by column
@@ -39,6 +42,7 @@ an entry.
 
 from __future__ import annotations
 
+import pickle
 import re
 import sqlite3
 import tempfile
@@ -59,6 +63,8 @@ from cpts_kit.identifiers import luhn_valid
 CHUNK = 1 << 16  # 64 KiB: a block of lines and its columns stay in the CPU caches
 CACHE_LIMIT = 20_000  # entries per cache (dates, amounts, accounts) before it is cleared
 SPILL_ROWS = 20_000  # entry runs kept in memory before they are written to the spill file
+SEEN_BITS = 1 << 26  # the entry numbers' bit filter (8 MB): 2 % false positives at 1.3 M entries
+CANDIDATE_LIMIT = 100_000  # entry numbers held to pick the runs to group (more: all are grouped)
 
 COLUMNS = (
     "JournalCode",
@@ -334,11 +340,14 @@ def split_lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 class _Runs:
-    """Every run of contiguous lines of an entry, one row each, in a temporary SQLite file:
-    the whole-file grouping by entry without holding the file's entries in memory."""
+    """Every run of contiguous lines of an entry, one row each, spilled to a temporary file: the
+    whole-file grouping by entry without holding the file's entries in memory. Only the runs
+    that may need the grouping (see ``add``) go into SQLite at the end."""
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="fec-entries-")
+        self._spill = (Path(self._folder.name) / "runs.bin").open("w+b")
+        self._batches = 0
         self.db = sqlite3.connect(Path(self._folder.name) / "runs.db", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
@@ -350,21 +359,60 @@ class _Runs:
         )
         self.pending: list[tuple[str, str, int, int, int, int, int]] = []
         self.count = 0
+        # The numbers that may need the whole-file grouping: a run unbalanced by itself, or a
+        # number perhaps seen before (a fixed-size bit filter: a false positive only costs a
+        # look). A number seen once, on a balanced run, is a balanced entry of one journal.
+        self.seen = bytearray(SEEN_BITS >> 3)
+        self.candidates: set[str] | None = set()  # None: too many to hold, every run is grouped
+        self.backwards = 0  # runs whose number went backwards in their journal
 
     def add(self, row: tuple[str, str, int, int, int, int, int]) -> None:
         self.pending.append(row)
+        num = row[1]
+        bit = hash(num) & (SEEN_BITS - 1)
+        byte, mask = bit >> 3, 1 << (bit & 7)
+        seen = self.seen
+        if seen[byte] & mask or row[3] != row[4]:
+            candidates = self.candidates
+            if candidates is not None:
+                candidates.add(num)
+                if len(candidates) > CANDIDATE_LIMIT:
+                    self.candidates = None
+        else:
+            seen[byte] |= mask
+        if row[6]:
+            self.backwards += 1
         if len(self.pending) >= SPILL_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", self.pending)
-            self.db.execute("COMMIT")
+            pickle.dump(self.pending, self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batches += 1
             self.count += len(self.pending)
             self.pending = []
 
+    def load(self) -> bool:
+        """Into SQLite, indexed by entry: the runs of the candidate numbers and those that went
+        backwards (every run when the candidates were too many). ``False`` if there are none."""
+        self.flush()
+        candidates = self.candidates
+        if candidates is not None and not candidates and not self.backwards:
+            return False
+        self._spill.seek(0)
+        self.db.execute("BEGIN")
+        for _ in range(self._batches):
+            rows = pickle.load(self._spill)  # noqa: S301 - this object's own spill file
+            if candidates is not None:
+                rows = [row for row in rows if row[1] in candidates or row[6]]
+            self.db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.execute("COMMIT")
+        # Covering: the grouped queries read the index alone, in key order.
+        self.db.execute("CREATE INDEX runs_key ON runs (journal, num, debit, credit, line, day)")
+        return True
+
     def close(self) -> None:
+        self._spill.close()
         self.db.close()
         self._folder.cleanup()
 
@@ -668,13 +716,17 @@ class FecValidator:
         ix = checks.ix
         if any("" in columns[ix[name]] for name in REQUIRED_TEXT):
             return False
+        if any(columns[ix["Montantdevise"]]) or any(columns[ix["Idevise"]]):
+            return False
+        # Letterings: on some lines only, each with its date, one per entry (checked below).
+        letterings, lettering_days = columns[ix["EcritureLet"]], columns[ix["DateLet"]]
+        lettered = any(letterings) or any(lettering_days)
+        if lettered and list(map(bool, letterings)) != list(map(bool, lettering_days)):
+            return False
         days, piece_days, valid_days = columns[ix["EcritureDate"]], columns[ix["PieceDate"]], columns[ix["ValidDate"]]
-        if not checks.plain_dates(days, piece_days, valid_days):
+        if not checks.plain_dates(days, piece_days, valid_days, list(filter(None, lettering_days)) if lettered else []):
             return False
         if min(days) < checks.first_day or max(days) > checks.last_day or any(map(lt, valid_days, days)):
-            return False
-        letterings, lettering_days = columns[ix["EcritureLet"]], columns[ix["DateLet"]]
-        if any(letterings) or any(lettering_days) or any(columns[ix["Montantdevise"]]) or any(columns[ix["Idevise"]]):
             return False
         aux_labels = columns[ix["CompAuxLib"]]
         if list(map(bool, columns[ix["CompAuxNum"]])) != list(map(bool, aux_labels)):
@@ -706,7 +758,19 @@ class FecValidator:
             or cursor.run_piece_date != dates[piece_days[0]]
         ):
             return False
+        last_let = ""
+        if lettered:
+            entry_ids = list(accumulate(changes, initial=0))
+            lets = set(compress(zip(entry_ids, letterings, strict=True), letterings))
+            if len({entry for entry, _ in lets}) != len(lets):
+                return False  # an entry with several EcritureLet
+            if continuing and cursor.run_let and any(e == 0 and let != cursor.run_let for e, let in lets):
+                return False
+            last_let = next((let for e, let in lets if e == entry_ids[-1]), "")
+        if continuing and not any(changes):
+            last_let = cursor.run_let or last_let  # one entry, still open
         self._commit_columns(columns, keys, changes, (debits, credits), openings, continuing, checks, cursor, runs)
+        cursor.run_let = last_let
         return True
 
     def _commit_columns(
@@ -799,7 +863,7 @@ class FecValidator:
         line = first + start
         cursor.run_key, cursor.run_line = keys[start], line
         cursor.run_date, cursor.run_piece = dates[days[start]], pieces[start]
-        cursor.run_piece_date, cursor.run_let = dates[piece_days[start]], ""
+        cursor.run_piece_date = dates[piece_days[start]]
         cursor.run_debit = debit_sums[count] - debit_sums[start]
         cursor.run_credit = credit_sums[count] - credit_sums[start]
         cursor.run_flagged = 0
@@ -1125,13 +1189,14 @@ class FecValidator:
             self.sink.end_entry(line, closing)
 
     def _entries(self, runs: _Runs) -> None:
-        """Whole-file checks of the entries, in SQL over the runs written to disk."""
+        """Whole-file checks of the entries, in SQL over the candidate runs (``_Runs.load``)."""
         report = self.report
         db = runs.db
         if not runs.count:
             return
-        # Covering: the grouped query reads the index alone, in key order, never the table.
-        db.execute("CREATE INDEX runs_key ON runs (journal, num, debit, credit, line, day)")
+        if not runs.load():
+            self.stats.entries = runs.count  # every entry balanced, contiguous, in one journal
+            return
         extra_runs = 0
         split: set[tuple[str, str]] = set()
         query = (
@@ -1175,6 +1240,8 @@ class FecValidator:
                 "W_NUMBER_IN_SEVERAL_JOURNALS",
                 f"Entry number {num[:40]} is used in several journals (numbered per journal?)",
             )
+        if not runs.backwards:
+            return
         for journal, num, line in db.execute("SELECT journal, num, line FROM runs WHERE backwards = 1"):
             if (journal, num) not in split:
                 report.quirk(line, "EcritureNum", "W_NUMBERING_ORDER", "Entry numbers go backwards within a journal")
