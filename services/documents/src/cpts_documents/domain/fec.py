@@ -726,7 +726,7 @@ class FecValidator:
         days, piece_days, valid_days = columns[ix["EcritureDate"]], columns[ix["PieceDate"]], columns[ix["ValidDate"]]
         if not checks.plain_dates(days, piece_days, valid_days, list(filter(None, lettering_days)) if lettered else []):
             return False
-        if min(days) < checks.first_day or max(days) > checks.last_day or any(map(lt, valid_days, days)):
+        if min(days) < checks.first_day or max(days) > checks.last_day:
             return False
         aux_labels = columns[ix["CompAuxLib"]]
         if list(map(bool, columns[ix["CompAuxNum"]])) != list(map(bool, aux_labels)):
@@ -769,6 +769,11 @@ class FecValidator:
             last_let = next((let for e, let in lets if e == entry_ids[-1]), "")
         if continuing and not any(changes):
             last_let = cursor.run_let or last_let  # one entry, still open
+        # A ValidDate before its EcritureDate (AAAAMMJJ texts compare as their dates): tolerated,
+        # one warning for the file; reported before the numbering, as line by line.
+        quirk, first = self.report.quirk, cursor.number + 1
+        for i in compress(range(len(days)), map(lt, valid_days, days)):
+            quirk(first + i, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
         self._commit_columns(columns, keys, changes, (debits, credits), openings, continuing, checks, cursor, runs)
         cursor.run_let = last_let
         return True
