@@ -269,3 +269,20 @@ def test_validation_dates_before_the_entries_read_the_same_both_ways(
             row[15] = data.draw(st.sampled_from(["19500101", "20231231", "20240101"]))
     by_columns, by_lines = both_ways(_text(rows), read_size=read_size)
     assert by_columns == by_lines
+
+
+@PROPERTIES
+@given(fec_rows(), st.data(), st.sampled_from(READ_SIZES))
+def test_empty_amounts_read_the_same_both_ways(rows: list[list[str]], data: st.DataObject, read_size: int) -> None:
+    """The zero side left empty on many lines (read as 0, one W_EMPTY_AMOUNT for the file),
+    sometimes with a ValidDate before the entry on the same line, sometimes both sides empty."""
+    for row in rows:
+        change = data.draw(st.sampled_from(["", "zero side", "zero side", "valid", "both"]))
+        if change in ("zero side", "valid"):
+            row[11 if row[11] == "0,00" else 12] = ""
+        if change == "valid":
+            row[15] = "20231231"
+        if change == "both":
+            row[11] = row[12] = ""
+    by_columns, by_lines = both_ways(_text(rows), read_size=read_size)
+    assert by_columns == by_lines

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import accumulate, chain, compress
-from operator import itemgetter, lt, ne, xor
+from operator import itemgetter, lt, ne, not_, xor
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -733,7 +733,11 @@ class FecValidator:
             return False
         if not checks.plain_accounts(columns[ix["CompteNum"]]):
             return False
-        debits, credits = plain_amounts(columns[ix["Debit"]]), plain_amounts(columns[ix["Credit"]])
+        # An empty amount is read as 0 with a tolerated quirk (reported below).
+        debit_texts, credit_texts = columns[ix["Debit"]], columns[ix["Credit"]]
+        empty_debits, empty_credits = "" in debit_texts, "" in credit_texts
+        debits = plain_amounts([t or "0,00" for t in debit_texts] if empty_debits else debit_texts)
+        credits = plain_amounts([t or "0,00" for t in credit_texts] if empty_credits else credit_texts)
         if debits is None or credits is None or not all(map(xor, map(bool, debits), map(bool, credits))):
             return False
         # Entries: JournalCode + EcritureNum changes where, and only where, the date, the piece,
@@ -769,11 +773,27 @@ class FecValidator:
             last_let = next((let for e, let in lets if e == entry_ids[-1]), "")
         if continuing and not any(changes):
             last_let = cursor.run_let or last_let  # one entry, still open
-        # A ValidDate before its EcritureDate (AAAAMMJJ texts compare as their dates): tolerated,
-        # one warning for the file; reported before the numbering, as line by line.
+        # Tolerated quirks, one warning each for the file, reported in the line pass's order (a
+        # line's ValidDate before its EcritureDate, AAAAMMJJ texts comparing as their dates;
+        # then its empty Debit, Credit), all before the numbering.
         quirk, first = self.report.quirk, cursor.number + 1
-        for i in compress(range(len(days)), map(lt, valid_days, days)):
-            quirk(first + i, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
+        before = set(compress(range(len(days)), map(lt, valid_days, days)))
+        if empty_debits or empty_credits:
+            odd = sorted(
+                before.union(
+                    compress(range(len(days)), map(not_, debit_texts)),
+                    compress(range(len(days)), map(not_, credit_texts)),
+                )
+            )
+        else:
+            odd = sorted(before)
+        for i in odd:
+            if i in before:
+                quirk(first + i, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
+            if not debit_texts[i]:
+                quirk(first + i, "Debit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
+            if not credit_texts[i]:
+                quirk(first + i, "Credit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
         self._commit_columns(columns, keys, changes, (debits, credits), openings, continuing, checks, cursor, runs)
         cursor.run_let = last_let
         return True

@@ -1,12 +1,13 @@
 """The fast path of the FEC checks: a block of ordinary lines, checked column by column.
 
 Most lines of a FEC are ordinary: UTF-8, exactly the header's fields, no space to trim, dates
-written AAAAMMJJ (EcritureDate inside the period; a ValidDate before it is one tolerated quirk),
-amounts written ``1234,56`` on one side only, accounts of classes 1 to 7 written with digits
-(not 12x: a closing entry needs the closer look), no currency, a lettering only with its date
-and at most one per entry, an auxiliary account with its label, and
-each entry's date, piece and journal the same on all its lines. On such lines no check of the
-line-by-line pass fires (but that quirk), so a block of them only needs its columns: split once, checked with
+written AAAAMMJJ (EcritureDate inside the period; a ValidDate before it is a tolerated quirk),
+amounts written ``1234,56`` on one side only (the other ``0,00`` or empty: a quirk), accounts of
+classes 1 to 7 written with digits (not 12x: a closing entry needs the closer look), no
+currency, a lettering only with its date and at most one per entry, an auxiliary account with
+its label, and each entry's date, piece and journal the same on all its lines. On such lines no
+check of the line-by-line pass fires (but those two quirks, reported here in the same order),
+so a block of them only needs its columns: split once, checked with
 operations that run in C (sets of distinct values, a whole column matched by one regular
 expression). A block where any of this does not hold goes through the line-by-line pass, which
 reports every issue with its line and column; both passes give the same report and summary
