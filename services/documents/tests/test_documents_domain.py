@@ -82,6 +82,16 @@ def test_pay_lines_carry_their_hours_and_persons_for_the_audit() -> None:
         (3, "S_PERSONS"),
         (4, "S_PAY_BASIS_NATURE"),
     ]
+    # Digits that str.isdigit() accepts but int() refuses or a statement must not hold.
+    odd = validate_spending(
+        io.BytesIO(
+            "mission;nature;label;amount;hours;persons\n"
+            "prevention;staff;x;100,00;10;²\n"
+            "prevention;staff;y;100,00;10;١\n"
+            "prevention;staff;z;1²,00;10;1\n".encode()
+        )
+    )
+    assert [(e.line, e.code) for e in odd.report.errors] == [(2, "S_PERSONS"), (3, "S_PERSONS"), (4, "S_AMOUNT_FORMAT")]
 
 
 def test_blob_keys_never_come_from_outside() -> None:

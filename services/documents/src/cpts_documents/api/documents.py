@@ -95,7 +95,7 @@ def parse_params(values: Mapping[str, str | None], filename: str | None) -> comm
         errors.append(field_error("type", f"{raw_type[:40]!r} is not one of {allowed}", "document_type"))
     year = 0
     raw_year = (values.get("fiscal_year") or "").strip()
-    if raw_year.isdigit() and 2015 <= int(raw_year) <= 2100:
+    if raw_year.isascii() and raw_year.isdigit() and 2015 <= int(raw_year) <= 2100:
         year = int(raw_year)
     else:
         errors.append(field_error("fiscal_year", "a year between 2015 and 2100 is required", "fiscal_year"))

@@ -119,7 +119,7 @@ def _pay_basis(cells: dict[str, str], nature: str, number: int, report: Report) 
         else:
             hours = _dec(cents)
     if persons_text:
-        if not persons_text.isdigit() or int(persons_text) == 0:
+        if not (persons_text.isascii() and persons_text.isdigit()) or int(persons_text) == 0:
             report.error(number, "persons", "S_PERSONS", f"{persons_text[:30]!r} is not a positive whole number")
         else:
             persons = int(persons_text)

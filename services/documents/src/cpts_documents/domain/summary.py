@@ -23,11 +23,14 @@ lines (the largest), so its memory does not grow with the file:
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from itertools import compress
+from operator import attrgetter, itemgetter, not_, sub
+from typing import Any, cast
 
 from cpts_documents.domain.chart import Chart, ChartRule, chart_for, default_chart
 from cpts_documents.domain.flags import BoardMatcher, FlagContext, FlagRules, default_rules
@@ -55,15 +58,18 @@ def period_months(start: date, end: date) -> Decimal:
     return (Decimal(days) * 12 / Decimal("365.25")).quantize(Decimal("0.01"))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Look:
-    """What the labels of a line say: its chart rule, its flag reasons and words."""
+    """What the labels of a line say: its chart rule, its flag reasons and words; ``order``:
+    the rule's row (-1: none); ``special``: a line to look at alone (a fixed asset, a flag)."""
 
     rule: ChartRule | None
     reasons: tuple[str, ...]
     keywords: tuple[str, ...]
     professions: tuple[str, ...]
     real_estate: bool
+    order: int = -1
+    special: bool = False
 
 
 class _Run:
@@ -121,6 +127,8 @@ class AccountsSummariser:
         self.closing_revenue = 0
         self.closing_expenses = 0
         self._looks: dict[tuple[str, str, str, str], _Look] = {}
+        self._by_labels: dict[str, bool] = {}  # account -> its category may depend on the labels
+        self._plain_orders: dict[str, int] = {}  # account -> the row of its plain rule (-1: none)
         self._folded: dict[str, str] = {}
         self._candidates = self.chart.known  # the chart's bounded cache, read without a call
         self._run = _Run()
@@ -184,6 +192,112 @@ class AccountsSummariser:
                 else:
                     self._flag(*flag)
 
+    def add_lines(
+        self,
+        first_line: int,
+        texts: tuple[list[str], list[str], list[str], list[str]],
+        amounts: tuple[list[int], list[int]],
+        openings: list[bool],
+        run_starts: list[int],
+    ) -> None:
+        """Whole entries at once, none of them a closing entry: the same sums and flags as
+        ``add`` and ``end_entry`` line by line, with one pass per column and one Python step per
+        line (its rule's sum) instead of a call (``run_starts``: where each entry starts)."""
+        accounts, account_labels, aux_labels, labels = texts
+        debits, credits = amounts
+        nets = list(map(sub, debits, credits))
+        by_labels, plain_orders = self._by_labels, self._plain_orders
+        if len(by_labels) > _LABEL_CACHE:  # bounded whatever the number of accounts
+            by_labels.clear()
+            plain_orders.clear()
+        for account in set(accounts).difference(by_labels):
+            plain, keyworded = self.chart.candidates(account)
+            by_labels[account] = bool(keyworded) or account[0] in "267"
+            plain_orders[account] = plain.order if plain is not None else -1
+        looked_at = list(map(by_labels.__getitem__, accounts))
+        sums: dict[int, int] = defaultdict(int)  # debit - credit by chart row
+        if not all(looked_at):
+            plain_lines = list(map(not_, looked_at))
+            orders = map(plain_orders.__getitem__, compress(accounts, plain_lines))
+            for order, net in zip(orders, compress(nets, plain_lines), strict=True):
+                sums[order] += net
+        positions = list(compress(range(len(accounts)), looked_at))
+        if positions:
+            keys = zip(
+                compress(accounts, looked_at),
+                compress(account_labels, looked_at),
+                compress(aux_labels, looked_at),
+                compress(labels, looked_at),
+                strict=True,
+            )
+            looks: list[_Look | None] = list(map(self._looks.get, keys))
+            if None in looks:
+                for j in [j for j, look in enumerate(looks) if look is None]:
+                    i = positions[j]
+                    account = accounts[i]
+                    looks[j] = self._look(account, account_labels[i], aux_labels[i], labels[i], account[0])
+            found = cast(list[_Look], looks)
+            for order, net in zip(map(attrgetter("order"), found), compress(nets, looked_at), strict=True):
+                sums[order] += net
+            special = [(positions[j], found[j]) for j in compress(range(len(found)), map(attrgetter("special"), found))]
+            if special:
+                self._special_lines(first_line, texts, amounts, openings, run_starts, special)
+        rules = self.chart.rules
+        for order, net in sums.items():
+            if order < 0:
+                continue  # no rule: not reached with the shipped chart
+            rule = rules[order]
+            klass = rule.prefix[0]
+            if klass == "7":
+                self.revenue[rule.category] -= net
+                self.revenue_groups[rule.group] -= net
+            elif klass == "6":
+                self.expenses[rule.category] += net
+            elif klass == "8":
+                self.in_kind[rule.category] += net if rule.side == "debit" else -net
+            else:
+                self.balances[rule.category] += net
+                self.sides.setdefault(rule.category, rule.side)
+
+    def _special_lines(
+        self,
+        first_line: int,
+        texts: tuple[list[str], list[str], list[str], list[str]],
+        amounts: tuple[list[int], list[int]],
+        openings: list[bool],
+        run_starts: list[int],
+        special: list[tuple[int, _Look]],
+    ) -> None:
+        """The fixed-asset purchases and flags of ``add_lines``, in the order ``add`` and
+        ``end_entry`` would give them (class 6/7 flags when their entry ends)."""
+        accounts, account_labels, _, labels = texts
+        debits, credits = amounts
+        ends = [*run_starts[1:], len(accounts)]
+        flags = []
+        for i, look in special:
+            rule = look.rule
+            if rule is None:
+                continue
+            account, debit, credit, opening = accounts[i], debits[i], credits[i], openings[i]
+            klass = account[0]
+            if klass == "2" and account[:2] not in ("28", "29") and not opening and debit > 0:
+                self.purchases[rule.category] += debit
+                if rule.group == "real_estate" or look.real_estate:
+                    self.real_estate_purchases += debit
+            amount = credit - debit if klass == "7" else debit - credit
+            if klass == "8" or amount <= 0 or (klass == "2" and opening):
+                continue
+            reasons, keywords = look.reasons, look.keywords
+            if look.professions and amount >= self.board.threshold_cents:
+                reasons = (*reasons, "large_payment_board_profession")
+                keywords = (*keywords, *look.professions)
+            if reasons:
+                flag = (first_line + i, amount, account, account_labels[i], labels[i], reasons, keywords)
+                at = (ends[bisect_right(run_starts, i) - 1] - 1, 1) if klass in "67" else (i, 0)
+                flags.append((at, i, flag))
+        for _, _, flag in sorted(flags, key=itemgetter(0, 1)):
+            self._flag(*flag)
+
     def end_entry(self, line: int, closing: bool) -> None:
         """The entry whose lines were just added ends (as far as a run of contiguous lines
         goes): count its class 6/7 lines in the income statement, or apart if it is a closing
@@ -239,6 +353,8 @@ class AccountsSummariser:
             tuple(sorted(set(keywords))),
             professions,
             klass == "2" and "real_estate" in reasons,
+            rule.order if rule is not None else -1,
+            klass == "2" or bool(reasons) or bool(professions),
         )
         if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
             self._looks.clear()
