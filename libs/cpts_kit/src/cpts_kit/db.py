@@ -214,10 +214,17 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int = 30000) -> None
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def app_database(request: Request) -> Database:
+    """The app's database (opened by the lifespan): for reads that open a connection only
+    when they need one, such as on a read-cache miss."""
+    database: Database = request.app.state.db
+    return database
+
+
 async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, on the app's database; a read-only one
     for safe methods (GET, HEAD), which must not write."""
-    database: Database = request.app.state.db
+    database = app_database(request)
     factory = database.reader if request.method in SAFE_METHODS else database.sessionmaker
     async with factory() as session:
         yield session
@@ -227,6 +234,5 @@ async def reader_dependency(request: Request) -> AsyncIterator[AsyncConnection]:
     """FastAPI dependency of the hottest reads (a detail, a list page): a reader connection
     without an ORM session. Reads that select columns need no session, and on SQLite opening
     one cost more than the statement it ran."""
-    database: Database = request.app.state.db
-    async with database.reader_engine.connect() as connection:
+    async with app_database(request).reader_engine.connect() as connection:
         yield connection

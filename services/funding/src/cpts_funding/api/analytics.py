@@ -16,7 +16,7 @@ from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.settings import FundingSettings
 from cpts_funding.storage.models import RegistryCpts
 from cpts_kit.auth import Role
-from cpts_kit.db import Database
+from cpts_kit.db import app_database
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error
 from cpts_kit.readcache import JsonAnswer, ReadCache, read_cache
@@ -60,8 +60,7 @@ async def funding_analytics(
     years = aggregates.years_of(year, year_from, year_to, date.today())
 
     async def compute() -> JsonAnswer:
-        database: Database = request.app.state.db
-        async with database.reader() as session:  # opened on a miss only
+        async with app_database(request).reader() as session:  # opened on a miss only
             found = await aggregates.funding_analytics(session, caller, where, years, funder_category)
         return JsonAnswer(shaping.funding_analytics_view(found).model_dump_json().encode())
 

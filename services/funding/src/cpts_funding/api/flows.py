@@ -25,7 +25,7 @@ from cpts_funding.domain.categories import FunderCategory
 from cpts_funding.domain.flows import FlowKind
 from cpts_funding.domain.missions import Part
 from cpts_funding.storage.models import Funder
-from cpts_kit.db import Database
+from cpts_kit.db import app_database
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.missions import Mission
 from cpts_kit.pagination import Page, PageParams, page_params
@@ -108,8 +108,7 @@ async def list_flows(
     ACCESS.require(caller, "flow.read")
 
     async def answer() -> JsonAnswer:
-        database: Database = request.app.state.db
-        async with database.reader_engine.connect() as reader:
+        async with app_database(request).reader_engine.connect() as reader:
             records, total = await queries.list_flows(reader, caller, filters, page, cache)
         items = [shaping.flow_view(r) for r in records]
         listed = Page[schemas.FlowView](items=items, total=total, limit=page.limit, offset=page.offset)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cpts_kit.auth import Principal, current_principal
-from cpts_kit.db import Database, reader_dependency, session_dependency
+from cpts_kit.db import app_database, reader_dependency, session_dependency
 from cpts_kit.idempotency import Idempotency, idempotency
 from cpts_kit.pagination import Page, PageParams, page_params
 from cpts_kit.problems import Problem, field_error, invalid
@@ -33,11 +33,6 @@ Cache = Annotated[ReadCache, Depends(read_cache)]
 CptsId = Annotated[str, Path(min_length=1, max_length=64, description="CPTS id (UUID)")]
 Year = Annotated[int, Path(ge=2019, le=2100, description="Reporting year")]
 IDENTITY_FIELDS_ROUTE = "through the ARS or the CPAM of the CPTS"
-
-
-def _db(request: Request) -> Database:
-    database: Database = request.app.state.db
-    return database
 
 
 def _settings(request: Request) -> ServiceSettings:
@@ -100,7 +95,7 @@ async def list_cpts(
     today = date.today()
 
     async def answer() -> JsonAnswer:
-        async with _db(request).reader_engine.connect() as reader:
+        async with app_database(request).reader_engine.connect() as reader:
             rows, total = await queries.list_cpts(reader, caller, filters, page)
         items = [views.summary(c, today) for c in rows]
         listed = Page[schemas.CptsSummary](items=items, total=total, limit=page.limit, offset=page.offset)
@@ -116,7 +111,7 @@ async def get_cpts(cpts_id: CptsId, request: Request, caller: Caller, cache: Cac
     today = date.today()
 
     async def answer() -> JsonAnswer:
-        async with _db(request).reader_engine.connect() as reader:
+        async with app_database(request).reader_engine.connect() as reader:
             found = await queries.get_cpts(reader, caller, cpts_id)
         detail = views.detail(found, today).model_dump_json().encode()
         return JsonAnswer(detail, (("ETag", _etag(found.cpts.version)),))
