@@ -20,7 +20,7 @@ from cpts_funding.domain.levers import PolicyLevers
 from cpts_funding.domain.parameters import AciParameters
 from cpts_funding.queries import envelope_money, kind_cents, paid_cents, scope
 from cpts_funding.refdata import territories
-from cpts_funding.storage.inputs import load_inputs
+from cpts_funding.storage.inputs import Signatory, load_inputs, signatories
 from cpts_funding.storage.models import Flow, RegistryCpts
 from cpts_kit.auth import Principal, Role
 from cpts_kit.missions import Mission
@@ -142,6 +142,10 @@ def years_of(year: int | None, year_from: int | None, year_to: int | None, today
     return list(range(first, last + 1))
 
 
+# The breakdowns of the funding analytics, in the order of their keys in its grouped query.
+BREAKDOWNS = ("category", "mission", "part", "year")
+
+
 async def funding_analytics(
     session: AsyncSession,
     principal: Principal,
@@ -159,48 +163,36 @@ async def funding_analytics(
     if category is not None:
         conditions.append(Flow.funder_category == category.value)
 
-    totals = (
+    # One pass over the flows grouped by every breakdown's key at once (a few hundred rows at
+    # most): the totals and the four breakdowns are sums of these groups.
+    keys = (Flow.funder_category, Flow.mission, Flow.part, Flow.fiscal_year)
+    groups = (
         await session.execute(
             select(
+                *keys,
                 sum_cents(paid_cents()),
                 sum_cents(kind_cents(FlowKind.ALLOCATION)),
                 sum_cents(kind_cents(FlowKind.RECOVERY)),
             )
-            .select_from(Flow)
             .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
             .where(*conditions)
+            .group_by(*keys)
         )
-    ).one()
-    total, allocated, recovered = (from_cents(v) for v in totals)
-    breakdowns: dict[str, list[KeyAmount]] = {}
-    columns: dict[str, ColumnElement[str] | ColumnElement[int]] = {
-        "category": Flow.funder_category.expression,
-        "mission": Flow.mission.expression,
-        "part": Flow.part.expression,
-        "year": Flow.fiscal_year.expression,
-    }
-    for name, column in columns.items():
-        rows = await session.execute(
-            select(column, sum_cents(paid_cents()))
-            .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
-            .where(*conditions)
-            .group_by(column)
-        )
-        breakdowns[name] = by_key([(str(key), from_cents(cents)) for key, cents in rows])
-    funded = (
-        select(Flow.cpts_id)
+    ).all()
+    paid = [(row, from_cents(row[4])) for row in groups]
+    total = sum((amount for _, amount in paid), ZERO)
+    allocated = sum((from_cents(row[5]) for row in groups), ZERO)
+    recovered = sum((from_cents(row[6]) for row in groups), ZERO)
+    breakdowns = {name: by_key((str(row[i]), amount) for row, amount in paid) for i, name in enumerate(BREAKDOWNS)}
+    funded = await session.execute(
+        select(Flow.cpts_id, func.max(RegistryCpts.population))
         .join(RegistryCpts, RegistryCpts.cpts_id == Flow.cpts_id)
         .where(*conditions)
         .group_by(Flow.cpts_id)
         .having(sum_cents(kind_cents(FlowKind.PAYMENT)) > 0)
     )
-    funded_ids = set((await session.scalars(funded)).all())
-    population = int(
-        await session.scalar(
-            select(func.coalesce(func.sum(RegistryCpts.population), 0)).where(RegistryCpts.cpts_id.in_(funded))
-        )
-        or 0
-    )
+    funded_populations = [int(population or 0) for _, population in funded]
+    population = sum(funded_populations)
     per_capita = (total / population).quantize(CENT, rounding=ROUND_HALF_EVEN) if population else ZERO
     envelopes = await envelopes_vs_paid(session, principal, where, years)
     return FundingAnalytics(
@@ -210,7 +202,7 @@ async def funding_analytics(
         total=total,
         allocated=allocated,
         recovered=recovered,
-        cpts_funded=len(funded_ids),
+        cpts_funded=len(funded_populations),
         population=population,
         per_capita=per_capita,
         by_funder_category=breakdowns["category"],
@@ -229,25 +221,16 @@ async def signatory_envelopes(
     *,
     versions: list[AciParameters] | None = None,
     levers: dict[int, PolicyLevers] | None = None,
-) -> list[tuple[RegistryCpts, Envelope]]:
+) -> list[tuple[Signatory, Envelope]]:
     """The ACI envelopes of the signatories in the territory for the years (those with at least
     one day under the ACI). ``versions``/``levers`` replace the stored ones (the simulator):
     the analytics and the simulator compute through this one function."""
-    signatories = (
-        await session.scalars(
-            select(RegistryCpts)
-            .where(
-                scope(principal),
-                where.condition,
-                RegistryCpts.aci_signed_on.is_not(None),
-                RegistryCpts.aci_signed_on <= date(years[-1], 12, 31),
-            )
-            .order_by(RegistryCpts.cpts_id)
-        )
-    ).all()
-    inputs = await load_inputs(session, years, [c.cpts_id for c in signatories])
+    candidates = await signatories(
+        session, scope(principal), where.condition, RegistryCpts.aci_signed_on <= date(years[-1], 12, 31)
+    )
+    inputs = await load_inputs(session, years, [c.cpts_id for c in candidates])
     found = []
-    for cpts in signatories:
+    for cpts in candidates:
         for year in years:
             envelope = inputs.envelope(cpts, year, versions=versions, levers=(levers or {}).get(year))
             if envelope is not None and envelope.eligible:

@@ -99,14 +99,14 @@ async def steering(
     atoms: dict[tuple[str, str, str | None], _Sums] = defaultdict(_Sums)
 
     illustrative = False
-    for cpts, envelope in await signatory_envelopes(session, principal, where, [year]):
+    for signatory, envelope in await signatory_envelopes(session, principal, where, [year]):
         illustrative = illustrative or envelope.parameters.illustrative
-        tiers[cpts.cpts_id] = envelope.tier
-        functioning = atoms[(cpts.cpts_id, Mission.FUNCTIONING.value, FunderCategory.ACI.value)]
+        tiers[signatory.cpts_id] = envelope.tier
+        functioning = atoms[(signatory.cpts_id, Mission.FUNCTIONING.value, FunderCategory.ACI.value)]
         functioning.theoretical += envelope.functioning
         functioning.maximum += envelope.functioning
         for line in envelope.lines:
-            sums = atoms[(cpts.cpts_id, line.mission.value, FunderCategory.ACI.value)]
+            sums = atoms[(signatory.cpts_id, line.mission.value, FunderCategory.ACI.value)]
             sums.theoretical += line.theoretical
             sums.maximum += line.maximum
 

@@ -7,8 +7,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpts_funding.domain.eligibility import StatusPeriod, aci_days, contract_year, maturity
@@ -80,6 +81,37 @@ async def policy_levers(session: AsyncSession, years: Collection[int]) -> dict[i
     return {year: found.get(year, neutral(year)) for year in years}
 
 
+class EnvelopeSubject(Protocol):
+    """What an envelope needs to know of a CPTS: a stored row or a lighter read of it."""
+
+    @property
+    def cpts_id(self) -> str: ...
+    @property
+    def population(self) -> int: ...
+    @property
+    def aci_signed_on(self) -> date | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Signatory:
+    """A CPTS under the ACI, read as the four columns its envelope and the totals need."""
+
+    cpts_id: str
+    region: str
+    population: int
+    aci_signed_on: date | None
+
+
+async def signatories(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[Signatory]:
+    """The CPTS that signed the ACI, matching ``conditions``, by identifier."""
+    rows = await session.execute(
+        select(RegistryCpts.cpts_id, RegistryCpts.region, RegistryCpts.population, RegistryCpts.aci_signed_on)
+        .where(RegistryCpts.aci_signed_on.is_not(None), *conditions)
+        .order_by(RegistryCpts.cpts_id)
+    )
+    return [Signatory(*row) for row in rows]
+
+
 @dataclass
 class EnvelopeInputs:
     versions: list[AciParameters]
@@ -91,7 +123,7 @@ class EnvelopeInputs:
 
     def envelope(
         self,
-        cpts: RegistryCpts,
+        cpts: EnvelopeSubject,
         year: int,
         *,
         versions: list[AciParameters] | None = None,
@@ -150,33 +182,43 @@ async def load_inputs(
     narrow = cpts_ids is not None and len(cpts_ids) <= IN_LIST_LIMIT
     wanted = set(cpts_ids) if cpts_ids is not None else None
 
-    history_query = select(RegistryStatus).order_by(RegistryStatus.seq)
-    achievement_query = select(Achievement).where(Achievement.year.in_(years))
+    # Read as columns, not ORM objects: a national analytics request reads every signatory's
+    # history, achievements and contract, and building thousands of objects was most of its cost.
+    history_query = select(RegistryStatus.cpts_id, RegistryStatus.status, RegistryStatus.effective_date).order_by(
+        RegistryStatus.seq
+    )
+    achievement_query = select(Achievement.cpts_id, Achievement.year, Achievement.mission, Achievement.rate).where(
+        Achievement.year.in_(years)
+    )
+    contract_query = select(ContractMission.cpts_id, ContractMission.mission, ContractMission.starts_on)
     move_query = (
-        select(Reallocation)
+        select(
+            Reallocation.cpts_id,
+            Reallocation.year,
+            Reallocation.from_mission,
+            Reallocation.to_mission,
+            Reallocation.amount,
+        )
         .where(Reallocation.year.in_(years), Reallocation.accepted.is_(True))
         .order_by(Reallocation.seq)
     )
     if narrow and cpts_ids is not None:
         history_query = history_query.where(RegistryStatus.cpts_id.in_(cpts_ids))
         achievement_query = achievement_query.where(Achievement.cpts_id.in_(cpts_ids))
-        move_query = move_query.where(Reallocation.cpts_id.in_(cpts_ids))
-    for status in await session.scalars(history_query):
-        if wanted is None or status.cpts_id in wanted:
-            inputs.histories.setdefault(status.cpts_id, []).append(StatusPeriod(status.status, status.effective_date))
-    for achievement in await session.scalars(achievement_query):
-        if wanted is None or achievement.cpts_id in wanted:
-            key = (achievement.cpts_id, achievement.year)
-            inputs.achievements.setdefault(key, {})[Mission(achievement.mission)] = achievement.rate
-    contract_query = select(ContractMission)
-    if narrow and cpts_ids is not None:
         contract_query = contract_query.where(ContractMission.cpts_id.in_(cpts_ids))
-    for mission in await session.scalars(contract_query):
-        if wanted is None or mission.cpts_id in wanted:
-            inputs.contracts.setdefault(mission.cpts_id, {})[Mission(mission.mission)] = mission.starts_on
-    for move in await session.scalars(move_query):
-        if wanted is None or move.cpts_id in wanted:
-            inputs.moves.setdefault((move.cpts_id, move.year), []).append(
-                Move(Mission(move.from_mission), Mission(move.to_mission), move.amount)
+        move_query = move_query.where(Reallocation.cpts_id.in_(cpts_ids))
+    for cpts_id, status, effective_date in await session.execute(history_query):
+        if wanted is None or cpts_id in wanted:
+            inputs.histories.setdefault(cpts_id, []).append(StatusPeriod(status, effective_date))
+    for cpts_id, year, mission, rate in await session.execute(achievement_query):
+        if wanted is None or cpts_id in wanted:
+            inputs.achievements.setdefault((cpts_id, year), {})[Mission(mission)] = rate
+    for cpts_id, mission, starts_on in await session.execute(contract_query):
+        if wanted is None or cpts_id in wanted:
+            inputs.contracts.setdefault(cpts_id, {})[Mission(mission)] = starts_on
+    for cpts_id, year, from_mission, to_mission, amount in await session.execute(move_query):
+        if wanted is None or cpts_id in wanted:
+            inputs.moves.setdefault((cpts_id, year), []).append(
+                Move(Mission(from_mission), Mission(to_mission), amount)
             )
     return inputs
