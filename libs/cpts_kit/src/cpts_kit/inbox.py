@@ -170,17 +170,21 @@ class EventConsumer:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
-            # Before applying anything: records fetched at a stale position from a broker that
-            # was reset and refilled would be applied out of order (a CPTS's later event
-            # before its earlier ones, republished below our position).
-            if any(batches.values()) and (why := await self._beacon_went_back()):
-                await self._read_again(why)
-                continue
+            # First, before anything awaits: a partition to fetch again from its anchor is
+            # sought now. Once this task yields, the fetcher sends its next request from the
+            # old position, and the broker holds a request with nothing to return for the
+            # whole long-poll: the fetch from the anchor would wait behind it.
             batches, why = self._after_anchors(batches)
             if why:
                 await self._read_again(why)
                 continue
             records = [record for partition in batches.values() for record in partition]
+            # Before applying anything: records fetched at a stale position from a broker that
+            # was reset and refilled would be applied out of order (a CPTS's later event
+            # before its earlier ones, republished below our position).
+            if records and (why := await self._beacon_went_back()):
+                await self._read_again(why)
+                continue
             if records:
                 await self._apply_batch(records)
             done: dict[TopicPartition, int] = {}
