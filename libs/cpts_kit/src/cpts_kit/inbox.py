@@ -146,9 +146,9 @@ class EventConsumer:
             # old membership expires sooner, so the group rebalances sooner.
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
-            # A fetch that starts after the last record applied is made again from it (see
-            # _after_anchors): a short long-poll keeps that second fetch quick.
-            fetch_max_wait_ms=100,
+            # The embedded broker holds an empty fetch this long even when a record arrives
+            # meanwhile (see the setting).
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             # A pattern subscription learns of (re-)created topics at metadata refreshes.
             metadata_max_age_ms=min(5000, max(1000, int(self.settings.broker_check_interval_seconds * 1000))),
         )
