@@ -123,7 +123,10 @@ class EventConsumer:
     async def _start(self) -> None:
         # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
         # for a heartbeat's end is one round trip) and never names a topic the broker would
-        # then auto-create.
+        # then auto-create. The pattern matches no topic (a topic's name is never empty): a
+        # consumer fetches what it is assigned, the broker holds a fetch at a log's end for
+        # the whole long-poll, and a request on the connection behind it (the heartbeat's
+        # end, before each batch applied) waits for that: up to 0.5 s.
         self._probe = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             enable_auto_commit=False,
@@ -131,8 +134,7 @@ class EventConsumer:
             request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
         )
         await self._probe.start()
-        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
-        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
+        self._probe.subscribe(pattern="^$")
         if self._beacons:  # restarted after seeing the relays: the broker may have been reset meanwhile
             await self._wait_for_relays()
         await ensure_topics(self.settings, self._own_topics)
