@@ -186,6 +186,9 @@ class OutboxRelay:
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
         self._check_due = False  # an offset went back: run_once checks before the next batch
+        # The last round published all it selected, and selected less than a batch: no need
+        # for another round before a commit wakes the relay or the next poll.
+        self._drained = False
         self._ends: dict[int, int] | None = None
         self.connected = False
         self.resets = 0  # broker resets this relay republished after
@@ -212,8 +215,8 @@ class OutboxRelay:
             try:
                 published = await self.run_once()
                 backoff = 0.2
-                if published == 0:
-                    await self._sleep(stop)
+                if published == 0 or self._drained:
+                    await self._sleep(stop)  # at once if an event was committed since the round began
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down, timeouts, database busy: retry with backoff
@@ -290,6 +293,7 @@ class OutboxRelay:
                 return 0
             known = await self._known_ends(session)
             published = await self._publish(producer, batch)
+            self._drained = len(published) == len(batch) < self.settings.relay_batch_size
             await _record_placed(session, [row.seq for row, _ in published], [md for _, md in published])
             await session.commit()
         for row, _ in published:
