@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -77,16 +78,20 @@ async def latency(writes: int, tmp: Path) -> dict[str, float]:
                     answered[(cpts_id, to)] = time.time()
         await platform.wait_applied("the status changes", cap_seconds=300)
         events = await platform.registry_query(
-            "SELECT event_id, key, body FROM outbox WHERE type = 'fr.cpts.registry.cpts.status_changed.v1'"
+            "SELECT event_id, key, body, sent_at FROM outbox WHERE type = 'fr.cpts.registry.cpts.status_changed.v1'"
         )
         applied = dict(await platform.funding_query("SELECT event_id, processed_at FROM inbox"))
+        # sent_at: when the relay had the broker's acknowledgement; processed_at: when the
+        # consumer wrote the event's inbox row (its transaction's flush, just before commit).
         writes = [
-            ((key, json.loads(body)["data"]["to_status"]), applied[event_id].timestamp())
-            for event_id, key, body in events
+            ((key, json.loads(body)["data"]["to_status"]), acked.timestamp(), applied[event_id].timestamp())
+            for event_id, key, body, acked in events
         ]
-        millis = [(done - sent[write]) * 1000 for write, done in writes]
-        after_answer = [max(done - answered[write], 0.0) * 1000 for write, done in writes]
-        api = [(answered[write] - sent[write]) * 1000 for write, _ in writes]
+        millis = [(done - sent[write]) * 1000 for write, _, done in writes]
+        after_answer = [max(done - answered[write], 0.0) * 1000 for write, _, done in writes]
+        api = [(answered[write] - sent[write]) * 1000 for write, _, _ in writes]
+        to_ack = [(acked - sent[write]) * 1000 for write, acked, _ in writes]
+        ack_to_applied = [(done - acked) * 1000 for _, acked, done in writes]
         return {
             "writes": len(millis),
             "p50": statistics.median(millis),
@@ -95,6 +100,10 @@ async def latency(writes: int, tmp: Path) -> dict[str, float]:
             "api_p50": statistics.median(api),
             "after_p50": statistics.median(after_answer),
             "after_p95": percentile(after_answer, 0.95),
+            "ack_p50": statistics.median(to_ack),
+            "ack_p95": percentile(to_ack, 0.95),
+            "consumer_p50": statistics.median(ack_to_applied),
+            "consumer_p95": percentile(ack_to_applied, 0.95),
         }
     finally:
         platform.stop_all()
@@ -178,6 +187,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         (tmp / "latency").mkdir()
+        load = os.getloadavg()[0]  # the machine may be shared: the latency depends on it
         result = await latency(args.writes, tmp / "latency")
         print(f"end-to-end latency, registry API -> funding projection ({result['writes']:.0f} status changes):")
         print(
@@ -189,6 +199,12 @@ async def main() -> None:
             f" from the API's answer to the projection: p50 {result['after_p50']:.0f} ms,"
             f" p95 {result['after_p95']:.0f} ms"
         )
+        print(
+            f"  request sent -> broker's ack to the relay: p50 {result['ack_p50']:.0f} ms,"
+            f" p95 {result['ack_p95']:.0f} ms; ack -> applied by funding: p50 {result['consumer_p50']:.0f} ms,"
+            f" p95 {result['consumer_p95']:.0f} ms"
+        )
+        print(f"  load average (1 min) at the start and the end: {load:.2f}, {os.getloadavg()[0]:.2f}")
         broker = EmbeddedBroker(free_port(), log_file=tmp / "broker.log")
         broker.start()
         try:

@@ -123,7 +123,10 @@ class EventConsumer:
     async def _start(self) -> None:
         # Without a group, subscribed by pattern: it holds metadata for every topic (so asking
         # for a heartbeat's end is one round trip) and never names a topic the broker would
-        # then auto-create.
+        # then auto-create. The pattern matches no topic (a topic's name is never empty): a
+        # consumer fetches what it is assigned, the broker holds a fetch at a log's end for
+        # the whole long-poll, and a request on the connection behind it (the heartbeat's
+        # end, before each batch applied) waits for that: up to 0.5 s.
         self._probe = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             enable_auto_commit=False,
@@ -131,8 +134,7 @@ class EventConsumer:
             request_timeout_ms=max(self.settings.kafka_request_timeout_ms, 10000),
         )
         await self._probe.start()
-        beacons = [re.escape(heartbeat_topic_of(t)) for t in self.topics]
-        self._probe.subscribe(pattern="^(" + "|".join(beacons) + ")$")
+        self._probe.subscribe(pattern="^$")
         if self._beacons:  # restarted after seeing the relays: the broker may have been reset meanwhile
             await self._wait_for_relays()
         await ensure_topics(self.settings, self._own_topics)
@@ -146,9 +148,9 @@ class EventConsumer:
             # old membership expires sooner, so the group rebalances sooner.
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
-            # A fetch that starts after the last record applied is made again from it (see
-            # _after_anchors): a short long-poll keeps that second fetch quick.
-            fetch_max_wait_ms=100,
+            # The embedded broker holds an empty fetch this long even when a record arrives
+            # meanwhile (see the setting).
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             # A pattern subscription learns of (re-)created topics at metadata refreshes.
             metadata_max_age_ms=min(5000, max(1000, int(self.settings.broker_check_interval_seconds * 1000))),
         )
@@ -170,17 +172,21 @@ class EventConsumer:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
-            # Before applying anything: records fetched at a stale position from a broker that
-            # was reset and refilled would be applied out of order (a CPTS's later event
-            # before its earlier ones, republished below our position).
-            if any(batches.values()) and (why := await self._beacon_went_back()):
-                await self._read_again(why)
-                continue
+            # First, before anything awaits: a partition to fetch again from its anchor is
+            # sought now. Once this task yields, the fetcher sends its next request from the
+            # old position, and the broker holds a request with nothing to return for the
+            # whole long-poll: the fetch from the anchor would wait behind it.
             batches, why = self._after_anchors(batches)
             if why:
                 await self._read_again(why)
                 continue
             records = [record for partition in batches.values() for record in partition]
+            # Before applying anything: records fetched at a stale position from a broker that
+            # was reset and refilled would be applied out of order (a CPTS's later event
+            # before its earlier ones, republished below our position).
+            if records and (why := await self._beacon_went_back()):
+                await self._read_again(why)
+                continue
             if records:
                 await self._apply_batch(records)
             done: dict[TopicPartition, int] = {}

@@ -13,11 +13,14 @@ takes a fresh producer (fresh metadata) and republishes everything, in order. Th
 is made from the database and the broker, not from one relay's memory, so a reset is
 republished once, whichever detector or relay sees it first. The relay then sends a
 heartbeat to ``cpts.<service>.relay``: its offset going back tells consumers of the reset.
+The periodic check runs beside publishing, not in its way, and only reads; what it finds
+lost is checked again under the topic's turn before anything is repaired.
 
-One active relay per topic: on PostgreSQL each batch and each check runs under a
-transaction-level advisory lock on the topic, so relays of several replicas take turns and a
-CPTS's events keep their order (a batch is acknowledged by the broker and recorded before the
-next relay selects). SQLite is the embedded, single-process mode: one process per database.
+One active relay per topic: on PostgreSQL each batch and each check that may repair runs
+under a transaction-level advisory lock on the topic, so relays of several replicas take
+turns and a CPTS's events keep their order (a batch is acknowledged by the broker and
+recorded before the next relay selects). SQLite is the embedded, single-process mode: one
+process per database.
 """
 
 from __future__ import annotations
@@ -34,13 +37,36 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
-from sqlalchemy import Index, Integer, String, Table, Text, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Index,
+    Integer,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cpts_kit import metrics
-from cpts_kit.broker import ensure_topics, make_producer, read_at, recreate_topics, stop_client
+from cpts_kit.broker import (
+    ensure_topics,
+    make_admin,
+    make_producer,
+    read_at,
+    recreate_topics,
+    stop_client,
+    topic_partition_counts,
+)
 from cpts_kit.db import Base, BigIntPK, Database, UTCDateTime, utcnow
 from cpts_kit.events import CloudEvent, EventPayload
 from cpts_kit.settings import ServiceSettings
@@ -119,9 +145,19 @@ async def _take_turn(session: AsyncSession, topic: str, *, wait: bool = False) -
     process per database and serialises writers anyway)."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-    taken = await session.scalar(text(f"SELECT {function}(hashtext(:name))"), {"name": f"cpts.outbox:{topic}"})
-    return wait or bool(taken)
+    if wait:
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(_turn_name(topic)))))
+        return True
+    return bool(await session.scalar(_try_turn(topic)))
+
+
+def _turn_name(topic: str) -> str:
+    return f"cpts.outbox:{topic}"
+
+
+def _try_turn(topic: str) -> Select[tuple[bool]]:
+    """Whether the topic's advisory lock is taken (PostgreSQL), taking it if free."""
+    return select(func.pg_try_advisory_xact_lock(func.hashtext(_turn_name(topic)), type_=Boolean))
 
 
 _RECORD_PLACED_POSTGRES = text(
@@ -174,33 +210,48 @@ class OutboxRelay:
         self.settings = settings
         self.topic = settings.topic
         self._producer: AIOKafkaProducer | None = None
-        self._last_check = 0.0
-        self._last_gauges = -1.0
+        self._check_due = False  # an offset went back: run_once checks before the next batch
+        # The last round published all it selected, and selected less than a batch: no need
+        # for another round before a commit wakes the relay or the next poll.
+        self._drained = False
         self._ends: dict[int, int] | None = None
         self.connected = False
         self.resets = 0  # broker resets this relay republished after
         self._awake = asyncio.Event()
+        # Held by a publishing round and by a check that may repair (drop the producer,
+        # re-create the topic, mark everything unsent): never both at once in this process.
+        self._turn = asyncio.Lock()
         if settings.relay_wake_on_commit:
             _relays_awake[self.topic] = self._awake
 
     async def run(self, stop: asyncio.Event) -> None:
+        watch = asyncio.create_task(self._watch(stop), name=f"outbox-watch-{self.topic}")
+        try:
+            await self._publish_until(stop)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        await self._drop_producer()
+
+    async def _publish_until(self, stop: asyncio.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
                 published = await self.run_once()
                 backoff = 0.2
-                if published == 0:
-                    await self._sleep(stop)
+                if published == 0 or self._drained:
+                    await self._sleep(stop)  # at once if an event was committed since the round began
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down, timeouts, database busy: retry with backoff
                 self.connected = False
                 metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
                 log.warning("outbox relay: %s: %s; retrying in %.1fs", exc.__class__.__name__, exc, backoff)
-                await self._drop_producer(abort=True)
+                async with self._turn:
+                    await self._drop_producer(abort=True)
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_seconds)
-        await self._drop_producer()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         """Until the next poll, an event committed in this process, or ``stop``."""
@@ -211,27 +262,60 @@ class OutboxRelay:
             for waiting in waits:
                 waiting.cancel()
 
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """The relay's bookkeeping, beside publishing rather than in its way: the backlog
+        gauges every second (also while the broker is down), and every
+        ``broker_check_interval_seconds`` the broker check. An event committed while the
+        check talks to the broker (a few hundred milliseconds on a loaded machine) would
+        otherwise wait for it. The check first only reads, holding no lock (the database's
+        write lock on SQLite, the topic's turn on PostgreSQL); only when it finds the broker
+        lost something does it take the turn and check again, from the database, before
+        repairing (:meth:`check_broker`)."""
+        loop = asyncio.get_running_loop()
+        last_check = loop.time()  # run_once checks before its first round
+        while not stop.is_set():
+            try:
+                await self._refresh_backlog_metrics()
+                if loop.time() - last_check >= self.settings.broker_check_interval_seconds:
+                    last_check = loop.time()
+                    await self._check_beside()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # tried again at the next tick; publishing reports its own errors
+                log.warning("outbox relay check: %s: %s", exc.__class__.__name__, exc)
+            await _wait(stop, 1.0)
+
+    async def _check_beside(self) -> None:
+        producer = self._producer
+        if producer is None or self._check_due:
+            return  # run_once checks before its next round
+        if lost := await self._what_broker_lost():
+            log.info("outbox relay: %s; checking again under the topic's turn", lost)
+            async with self._turn:
+                await self.check_broker()
+            return
+        # The beacon consumers watch; always partition 0 of a one-partition topic.
+        await producer.send_and_wait(self.settings.heartbeat_topic, b"", partition=0)
+
     async def run_once(self) -> int:
         """Publish one batch of unsent events; returns how many were published."""
+        async with self._turn:
+            return await self._round()
+
+    async def _round(self) -> int:
         self._awake.clear()  # before the query: a commit from now on wakes the next sleep
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._last_gauges >= 1.0:  # first, so the backlog shows while the broker is down
-            self._last_gauges = loop.time()
-            await self._refresh_backlog_metrics()
-        if self._producer is None or loop.time() - self._last_check >= self.settings.broker_check_interval_seconds:
+        if self._producer is None or self._check_due:
             await self.check_broker()
-            self._last_check = loop.time()
+            self._check_due = False
         producer = await self._ensure_producer()
         async with self.db.sessionmaker() as session:
-            if not await _take_turn(session, self.topic):
-                await session.rollback()  # another replica's relay is publishing this topic
-                return 0
-            batch = await self._unsent(session)
+            batch = await self._unsent(session)  # none either when another relay has the turn
             if not batch:
                 await session.rollback()
                 return 0
             known = await self._known_ends(session)
             published = await self._publish(producer, batch)
+            self._drained = len(published) == len(batch) < self.settings.relay_batch_size
             await _record_placed(session, [row.seq for row, _ in published], [md for _, md in published])
             await session.commit()
         for row, _ in published:
@@ -239,7 +323,7 @@ class OutboxRelay:
         if any(md.offset < known.get(md.partition, 0) for _, md in published):
             # Offsets only grow: the broker was probably reset. The check decides, now.
             self._ends = None
-            self._last_check = 0.0
+            self._check_due = True
         else:
             for _, md in published:
                 known[md.partition] = max(known.get(md.partition, 0), md.offset + 1)
@@ -273,14 +357,20 @@ class OutboxRelay:
         return [(row, placed[row.seq]) for row in batch if row.seq in placed]
 
     async def _unsent(self, session: AsyncSession) -> list[Any]:
-        """The next batch to publish, in order. Plain rows, not ORM objects: the relay's
-        throughput is mostly this loop's overhead."""
+        """The next batch to publish, in order, once the topic's turn is taken; none without
+        the turn (another replica's relay is publishing the topic). Plain rows, not ORM
+        objects: the relay's throughput is mostly this loop's overhead."""
         query = (
             select(OutboxEvent.seq, OutboxEvent.key, OutboxEvent.type, OutboxEvent.body)
             .where(OutboxEvent.topic == self.topic, OutboxEvent.sent_at.is_(None))
             .order_by(OutboxEvent.seq)
             .limit(self.settings.relay_batch_size)
         )
+        if session.get_bind().dialect.name == "postgresql":  # (see _take_turn for SQLite)
+            # The turn taken by this statement rather than one before it: a round trip less
+            # before each batch. PostgreSQL runs an uncorrelated subquery once, first (an
+            # InitPlan), and without the turn reads no row (a one-time filter).
+            query = query.where(_try_turn(self.topic).scalar_subquery())
         return list((await session.execute(query)).all())
 
     async def check_broker(self) -> bool:
@@ -325,16 +415,48 @@ class OutboxRelay:
         await producer.send_and_wait(settings.heartbeat_topic, b"", partition=0)
         return bool(lost)
 
+    async def _what_broker_lost(self) -> str:
+        """The periodic check's first pass, which only reads: the relay's topics are there
+        (its own and the heartbeat's with their partition counts), and the broker still holds
+        the last event the outbox records as delivered in each partition. What looks lost,
+        or "". Publishing goes on meanwhile; it only adds after what is checked."""
+        settings = self.settings
+        admin = make_admin(settings)
+        await admin.start()
+        try:
+            counts = await topic_partition_counts(admin, [self.topic, settings.dlq_topic, settings.heartbeat_topic])
+        finally:
+            await admin.close()
+        wanted = {self.topic: settings.kafka_partitions, settings.heartbeat_topic: 1}
+        if wrong := [topic for topic, n in wanted.items() if counts.get(topic) != n]:
+            return f"{wrong[0]} is missing or has another partition count"
+        if settings.dlq_topic not in counts:  # created, never repaired: dead letters are kept
+            return f"{settings.dlq_topic} is missing"
+        async with self.db.reader() as session:  # no write lock, no turn
+            recorded = await self._recorded_ends(session)
+            expected = await self._last_delivered(session, recorded)
+        return await self._missing_from_broker(recorded, expected)
+
     async def _missing_deliveries(self, session: AsyncSession, recorded: dict[int, int]) -> str:
         """Whether the broker still holds, in each partition, the last event recorded as
         delivered there, at its recorded offset (what was lost, or "")."""
+        return await self._missing_from_broker(recorded, await self._last_delivered(session, recorded))
+
+    async def _last_delivered(self, session: AsyncSession, recorded: dict[int, int]) -> dict[int, bytes]:
+        """The body of the last event recorded as delivered in each partition."""
+        if not recorded:
+            return {}
         rows = await session.execute(
             select(OutboxEvent.partition, OutboxEvent.body).where(
                 OutboxEvent.topic == self.topic,
                 or_(*(and_(OutboxEvent.partition == p, OutboxEvent.offset == n - 1) for p, n in recorded.items())),
             )
         )
-        expected = {partition: body.encode() for partition, body in rows if partition is not None}
+        return {partition: body.encode() for partition, body in rows if partition is not None}
+
+    async def _missing_from_broker(self, recorded: dict[int, int], expected: dict[int, bytes]) -> str:
+        if not expected:
+            return ""
         held = await read_at(self.settings, self.topic, {p: recorded[p] - 1 for p in expected})
         gone = sorted(p for p, value in held.items() if value != expected[p])
         if not gone:

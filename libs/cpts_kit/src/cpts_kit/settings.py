@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     # Events a consumer applies in one transaction (each in its own savepoint).
     consumer_batch_size: int = 500
+    # How long the broker may hold a consumer's fetch when it has nothing to return. The
+    # embedded broker holds it that long even when a record arrives meanwhile, so this is
+    # also the longest wait of an event for its consumer: short by default. Real Kafka answers
+    # as soon as a record arrives: 500 there (Kafka's default) costs no latency.
+    consumer_fetch_max_wait_ms: int = 50
     # After a broker reset, how long a consumer waits for the producing relays to check the
     # broker (and republish) before it reads again.
     consumer_relay_wait_seconds: float = 30.0
