@@ -15,7 +15,7 @@ from cpts_audit.domain.facts import CptsFacts
 from cpts_audit.domain.findings import TRANSITIONS, Candidate, Status, allowed_transitions, finding_id
 from cpts_audit.domain.rules import all_rules
 from cpts_audit.events import payloads
-from cpts_audit.events.projection import apply_event, mark_dirty
+from cpts_audit.events.projection import apply_event, mark_dirty, write_pending
 from cpts_audit.events.readers import fact_key
 from cpts_audit.queries import contributions
 from cpts_audit.storage import facts as fact_store
@@ -323,6 +323,7 @@ async def replay(session: AsyncSession, settings: ServiceSettings, events: list[
         if fact_key(event.type, event.data) is not None:
             await apply_event(session, event)
             applied += 1
+    await write_pending(session)  # the facts and the marks, read below
     for (cpts_id,) in (await session.execute(select(Finding.cpts_id).distinct())).all():
         await mark_dirty(session, cpts_id)
     await session.flush()
