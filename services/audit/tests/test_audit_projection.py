@@ -1,17 +1,19 @@
 """The projection applied a batch at a time (one transaction, as the inbox runner applies a
 fetched batch): the same facts as event by event, each CPTS marked once per transaction, nothing
 written by a transaction rolled back, and an event in a savepoint (the inbox's careful pass)
-written and rolled back alone."""
+written and rolled back alone; and the evaluator waiting for the projection to be quiet."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_helpers import CORSE_ID, PARIS_ID, declaration, event, flow, members, registered
+from audit_helpers import CORSE_ID, PARIS_ID, declaration, event, flow, make_settings, members, registered
 from sqlalchemy import delete, select
 
+from cpts_audit import commands
 from cpts_audit.events.projection import apply_event, write_pending
 from cpts_audit.service import spec
 from cpts_audit.storage.models import DirtyCpts, Fact
@@ -166,3 +168,33 @@ async def test_a_malformed_payload_fails_its_own_event(db: Database) -> None:
         await apply_event(session, registered(CORSE_ID))
         with pytest.raises(ValueError):
             await apply_event(session, bad)
+
+
+async def test_the_evaluator_waits_for_the_projection_to_be_quiet(db: Database, tmp_path: Path) -> None:
+    """While events keep marking CPTS (a projection catching up), a mark that held still for
+    one look is not evaluated yet: its next events are likely in the next batches. Once no
+    mark moved for a look, or marks kept moving for ``BUSY_LOOKS`` looks, the stable ones are."""
+    settings = make_settings(db.url, tmp_path)
+    settled: dict[str, int] = {}
+
+    async def look() -> int:
+        async with db.sessionmaker() as session:
+            outcome = await commands.evaluate_dirty(session, settings, settled=settled)
+            await session.commit()
+        return outcome.evaluated
+
+    await in_one_transaction(db, [registered(CORSE_ID), registered(PARIS_ID, name="CPTS Paris 15")])
+    assert await look() == 0  # first seen
+    await in_one_transaction(db, [members(PARIS_ID, 2023, 12)])
+    assert await look() == 0  # Corse held still, but Paris moved: the projection is busy
+    assert await look() == 2  # quiet: both evaluated
+    assert await marks(db) == {}
+
+    await in_one_transaction(db, [members(CORSE_ID, 2023, 3)])
+    assert await look() == 0
+    for n in range(commands.BUSY_LOOKS - 2):  # Paris keeps moving, look after look
+        await in_one_transaction(db, [members(PARIS_ID, 2023, 20 + n)])
+        assert await look() == 0
+    await in_one_transaction(db, [members(PARIS_ID, 2023, 99)])
+    assert await look() == 1  # marks moved for BUSY_LOOKS looks: Corse, still, is evaluated
+    assert await marks(db) == {PARIS_ID: commands.BUSY_LOOKS - 1}  # one mark per transaction
