@@ -143,6 +143,7 @@ def run(
         # Demo data goes in once every service runs, in port order, each demo once the events of
         # those before it are published and applied everywhere: it reads what they computed.
         spent: dict[str, float] = {}  # where the demo's time goes
+        waits: list[str] = []  # each wait for events, before the demo it precedes
         for n, spec in enumerate(specs):
             settings = spec.settings()
             if demo_data and spec.demo is not None:
@@ -151,6 +152,7 @@ def run(
                     if waited is None:
                         typer.echo(f"{spec.name:11} (events still in flight after 300 s: loading anyway)")
                     spent["events"] = spent.get("events", 0.0) + (waited or 300.0)
+                    waits.append(f"{waited or 300.0:.0f} s before {spec.name}")
                 started = time.monotonic()
                 typer.echo(f"{spec.name:11} {asyncio.run(spec.demo(settings))}")
                 spent[spec.name] = time.monotonic() - started
@@ -161,7 +163,8 @@ def run(
         if spent:
             parts = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in spent.items())
             typer.echo(f"\nDemo data loaded in {sum(spent.values()):.0f} s ({parts}; events: waiting for the")
-            typer.echo("events of each demo to be applied everywhere before the next one)")
+            each = f": {', '.join(waits)}" if waits else ""
+            typer.echo(f"events of each demo to be applied everywhere before the next one{each})")
         typer.echo("\nA token for the national role:  cpts token --role cnam")
         typer.echo("For an ARS (Corse):              cpts token --role ars --region 94")
         typer.echo("What runs, backlogs and lag:     cpts status")

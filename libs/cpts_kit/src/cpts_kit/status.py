@@ -6,16 +6,22 @@ service is down), its consumers' lag per group (from its ``/metrics``) and its d
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
-from cpts_kit.broker import broker_reachable, end_offsets
+from cpts_kit.broker import broker_reachable, end_offsets, make_admin
 from cpts_kit.db import Database, utcnow
-from cpts_kit.outbox import backlog
+from cpts_kit.outbox import OutboxEvent, backlog
 from cpts_kit.service import ServiceSpec
 from cpts_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 async def collect(specs: list[ServiceSpec]) -> dict[str, Any]:
@@ -25,24 +31,105 @@ async def collect(specs: list[ServiceSpec]) -> dict[str, Any]:
     return {"broker": {"bootstrap": bootstrap, "reachable": reachable}, "services": services}
 
 
-async def settle(specs: list[ServiceSpec], cap_seconds: float = 300.0, quiet_seconds: float = 6.0) -> float | None:
-    """Until every event written is published and applied: no outbox backlog and no consumer
-    lag anywhere, for ``quiet_seconds`` (consumers refresh their lag every broker check).
-    Returns how long it took, or None at the cap."""
+async def settle(
+    specs: list[ServiceSpec], cap_seconds: float = 300.0, quiet_seconds: float = 1.5, poll_seconds: float = 0.5
+) -> float | None:
+    """Until every event written is published and applied: no outbox backlog anywhere, and
+    every consumer group's committed offsets at the end of the topics it reads (each event
+    the group applied is committed after its transaction, hence after the events that
+    transaction wrote are in its service's outbox). Twice in a row, ``quiet_seconds`` apart
+    at least (a snapshot reads the services one after the other). Returns how long it took,
+    or None at the cap.
+
+    Exact, where the consumers' lag gauges are not: a consumer refreshes them every broker
+    check (5 s), and not while it applies a batch, so a lag of 0 could stand for a batch
+    still being applied (the next demo then read a projection still moving). The log ends
+    come from the producers' outboxes (the partition and offset of each event sent) and the
+    committed offsets from the broker, every ``poll_seconds``."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    quiet_since: float | None = None
-    while loop.time() - started < cap_seconds:
-        services = (await collect(specs))["services"]
-        idle = all(
-            s["ready"] and s["outbox_backlog"] == 0 and not any((s["consumer_lag"] or {}).values()) for s in services
+    databases = {spec.name: (spec.settings(), Database(spec.settings().database_url)) for spec in specs}
+    admin = make_admin(specs[0].settings()) if specs else None
+    try:
+        if admin is not None:
+            await admin.start()
+        quiet_since: float | None = None
+        while loop.time() - started < cap_seconds:
+            try:
+                idle = admin is not None and await _idle(databases, admin)
+            except Exception as exc:  # a service or the broker is restarting: not idle
+                log.debug("settle: %s: %s", type(exc).__name__, exc)
+                idle = False
+            now = loop.time()
+            quiet_since = (quiet_since or now) if idle else None
+            if quiet_since is not None and now - quiet_since >= quiet_seconds:
+                return now - started
+            await asyncio.sleep(poll_seconds)
+        return None
+    finally:
+        if admin is not None:
+            await admin.close()
+        for _, db in databases.values():
+            await db.dispose()
+
+
+async def _idle(databases: dict[str, tuple[ServiceSettings, Database]], admin: AIOKafkaAdminClient) -> bool:
+    """One look: every service ready with an empty outbox, every consumer group caught up."""
+    ends: dict[str, dict[int, int]] = {}  # topic -> partition -> offset the next event gets
+    groups: dict[str, set[str]] = {}  # consumer group -> the topics it reads
+    for settings, db in databases.values():
+        async with httpx.AsyncClient(base_url=f"http://{settings.host}:{settings.port}", timeout=3) as client:
+            if (await client.get("/readyz")).status_code != 200:
+                return False
+            for group, topic in await _consumer_groups(client):
+                groups.setdefault(group, set()).add(topic)
+        if (await backlog(db, settings.topic))[0]:
+            return False
+        ends[settings.topic] = await _log_ends(db, settings.topic)
+    return await _caught_up(admin, groups, ends)
+
+
+async def _caught_up(admin: AIOKafkaAdminClient, groups: dict[str, set[str]], ends: dict[str, dict[int, int]]) -> bool:
+    """Whether each consumer group committed, in every partition of the topics it reads, the
+    offset the next event will get (a partition it never committed counts from 0)."""
+    for group, topics in sorted(groups.items()):
+        wanted = [TopicPartition(t, p) for t in sorted(topics) for p in sorted(ends.get(t, {}))]
+        if not wanted:
+            continue
+        committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
+        for tp in wanted:
+            mark = committed.get(tp)
+            if (mark.offset if mark is not None else -1) < ends[tp.topic][tp.partition]:
+                return False
+    return True
+
+
+async def _log_ends(db: Database, topic: str) -> dict[int, int]:
+    """Per partition, the offset the next event will get, from the outbox (the relay records
+    where each event it sent landed): exact, where the embedded broker's ``ListOffsets`` is not
+    after a batch of several records (see ``broker.end_offsets``)."""
+    async with db.reader() as session:
+        rows = await session.execute(
+            select(OutboxEvent.partition, func.max(OutboxEvent.offset))
+            .where(OutboxEvent.topic == topic, OutboxEvent.partition.is_not(None))
+            .group_by(OutboxEvent.partition)
         )
-        now = loop.time()
-        quiet_since = (quiet_since or now) if idle else None
-        if quiet_since is not None and now - quiet_since >= quiet_seconds:
-            return now - started
-        await asyncio.sleep(1.0)
-    return None
+        return {
+            int(partition): int(offset) + 1
+            for partition, offset in rows
+            if partition is not None and offset is not None
+        }
+
+
+async def _consumer_groups(client: httpx.AsyncClient) -> set[tuple[str, str]]:
+    """The (consumer group, topic) pairs of a service, from the labels of its lag gauges."""
+    answer = await client.get("/metrics")
+    return {
+        (sample.labels["group"], sample.labels["topic"])
+        for family in text_string_to_metric_families(answer.text)
+        if family.name == "cpts_consumer_lag"
+        for sample in family.samples
+    }
 
 
 async def _service(name: str, settings: ServiceSettings, broker_up: bool) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from cpts_audit.domain.facts import CptsFacts
 from cpts_audit.domain.findings import TRANSITIONS, Candidate, Status, allowed_transitions, finding_id
 from cpts_audit.domain.rules import all_rules
 from cpts_audit.events import payloads
-from cpts_audit.events.projection import apply_event, mark_dirty
+from cpts_audit.events.projection import apply_event, mark_dirty, write_pending
 from cpts_audit.events.readers import fact_key
 from cpts_audit.queries import contributions
 from cpts_audit.storage import facts as fact_store
@@ -28,6 +28,10 @@ from cpts_kit.problems import Problem
 from cpts_kit.settings import ServiceSettings
 
 AUDIT_AUTHOR = "audit"
+# In ``evaluate_dirty``'s ``settled``: how many looks in a row found marks moving (no CPTS id
+# is empty), and after how many the stable marks are evaluated anyway (events keep coming).
+BUSY = ""
+BUSY_LOOKS = 20
 
 
 @dataclass
@@ -288,9 +292,14 @@ async def evaluate_dirty(
     them), so a CPTS is evaluated by one replica at a time and its findings raised once.
 
     With ``settled`` (each mark's version at the caller's previous look, updated here), only
-    the CPTS whose facts did not change since then are evaluated: while a projection catches
-    up, a CPTS is evaluated once its facts are all in, not on each partial state (which would
-    raise and close findings in turn, and publish each)."""
+    the CPTS whose facts did not change since then are evaluated, and only once no mark moved
+    since then (the projection is quiet) or marks kept moving for ``BUSY_LOOKS`` looks: while
+    a projection catches up, a CPTS is evaluated once its facts are all in, not on each
+    partial state (which would raise and close findings in turn, and publish each). A CPTS
+    whose events are spread over a topic keeps still between two batches of the catch-up;
+    evaluating it then cost the consumer most of its time (the evaluator's CPU, and its
+    transactions holding SQLite's write lock), and the result was thrown away at its next
+    event."""
     outcome = Outcome()
     claim = select(DirtyCpts.cpts_id, DirtyCpts.version).order_by(DirtyCpts.cpts_id)
     if settled is None:
@@ -300,9 +309,15 @@ async def evaluate_dirty(
     ]
     if settled is not None:
         looked = {cpts_id: version for cpts_id, version in marks}
-        marks = [(cpts_id, version) for cpts_id, version in marks if settled.get(cpts_id) == version][:limit]
+        busy = settled.get(BUSY, 0) + 1 if any(settled.get(c) != v for c, v in looked.items()) else 0
+        if 0 < busy < BUSY_LOOKS:
+            marks = []  # the projection is applying events: look again
+        else:
+            busy = 0
+            marks = [(cpts_id, version) for cpts_id, version in marks if settled.get(cpts_id) == version][:limit]
         settled.clear()
         settled.update(looked)
+        settled[BUSY] = busy
         for cpts_id, _ in marks:
             del settled[cpts_id]  # its next mark starts again at version 1
     for cpts_id, version in marks:
@@ -323,6 +338,7 @@ async def replay(session: AsyncSession, settings: ServiceSettings, events: list[
         if fact_key(event.type, event.data) is not None:
             await apply_event(session, event)
             applied += 1
+    await write_pending(session)  # the facts and the marks, read below
     for (cpts_id,) in (await session.execute(select(Finding.cpts_id).distinct())).all():
         await mark_dirty(session, cpts_id)
     await session.flush()

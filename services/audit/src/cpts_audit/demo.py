@@ -95,6 +95,12 @@ class Plan:
     inactive: set[tuple[str, int]] = field(default_factory=set)  # (cpts, year) indicators flag
     spares: list[str] = field(default_factory=list)
 
+    def stable(self, cpts_id: str) -> str:
+        """What orders and seeds a CPTS: its SIREN, the same in every run of the registry's
+        demo, where its id is drawn at random (ordered by id, the CPTS drew other numbers in
+        each run, and the demo pushed 979, 980 or 981 FECs, planted on other CPTS)."""
+        return f"{self.sirens.get(cpts_id, '')}:{cpts_id}"
+
 
 def _token(settings: ServiceSettings, role: str, **claims: Any) -> dict[str, str]:
     return {"Authorization": "Bearer " + issue_dev_token(settings, role=role, subject=f"audit-demo-{role}", **claims)}
@@ -140,7 +146,8 @@ async def _read_funding(funding: httpx.AsyncClient, registry: httpx.AsyncClient)
                 c
                 for (c, y), flows in plan.flows.items()
                 if y == year and any(f["funder_category"] == "aci" for f in flows)
-            }
+            },
+            key=plan.stable,
         )
     return plan
 
@@ -256,7 +263,7 @@ def _choose(plan: Plan, rng: random.Random) -> None:
     among those the indicators flag in 2023 (the third signal, beside the few members and the
     missing activity report the demo plants), when there are."""
     pool = [c for c in plan.paid[PLANT_YEAR] if c in set(plan.paid.get(PLANT_YEAR - 1, []))]
-    flagged = sorted(c for c in pool if (c, PLANT_YEAR) in plan.inactive)
+    flagged = sorted((c for c in pool if (c, PLANT_YEAR) in plan.inactive), key=plan.stable)
     shells = rng.sample(flagged, 2) if len(flagged) >= 2 else []
     chosen = rng.sample([c for c in pool if c not in shells], len(PLANTS) - len(shells) + 5)  # spares: over-maximum
     plan.planted = {
@@ -388,7 +395,7 @@ async def load_demo(settings: ServiceSettings, seed: int = SEED) -> str:
                 transmission = build(
                     year,
                     received,
-                    _own_fees(plan, cpts_id, year, rng_for(cpts_id, year)),
+                    _own_fees(plan, cpts_id, year, rng_for(plan.stable(cpts_id), year)),
                     anomalies,
                     plan.places.get(cpts_id, ""),
                 )
@@ -451,9 +458,10 @@ def _year_of(anomaly: str) -> int:
     return OVER_MAXIMUM_YEAR if anomaly == "aci_above_maximum" else PLANT_YEAR
 
 
-def rng_for(cpts_id: str, year: int) -> random.Random:
-    """A generator per CPTS-year: the files do not depend on the order of the uploads."""
-    return random.Random(f"{SEED}-{cpts_id}-{year}")
+def rng_for(cpts_key: str, year: int) -> random.Random:
+    """A generator per CPTS-year (``Plan.stable``): the files do not depend on the order of the
+    uploads, nor on the CPTS ids the registry drew."""
+    return random.Random(f"{SEED}-{cpts_key}-{year}")
 
 
 def _anomalies_of(plan: Plan, cpts_id: str) -> Anomalies:
