@@ -28,13 +28,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter, itemgetter, not_, sub
-from typing import Any, cast
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cpts_documents.domain.chart import Chart, ChartRule, chart_for, default_chart
 from cpts_documents.domain.flags import BoardMatcher, FlagContext, FlagRules, default_rules
 from cpts_documents.domain.text import Words, fold
+
+if TYPE_CHECKING:
+    from cpts_documents.domain.fec_columns import EntryLines
 
 CENT = Decimal("0.01")
 _LABEL_CACHE = 20_000
@@ -70,6 +75,23 @@ class _Look:
     real_estate: bool
     order: int = -1
     special: bool = False
+
+
+class _KnownLooks:
+    """The looks already made for ``add_lines``: their keys (account and labels joined) as an
+    Arrow array, to look a block's lines up at once, and each one's chart row and ``special``."""
+
+    def __init__(self) -> None:
+        self.keys = pa.array([], pa.string())
+        self.orders = pa.array([], pa.int64())
+        self.special = pa.array([], pa.bool_())
+        self.looks: list[_Look] = []
+
+    def add(self, keys: list[str], looks: list[_Look]) -> None:
+        self.keys = pa.concat_arrays([self.keys, pa.array(keys, pa.string())])
+        self.orders = pa.concat_arrays([self.orders, pa.array([look.order for look in looks], pa.int64())])
+        self.special = pa.concat_arrays([self.special, pa.array([look.special for look in looks], pa.bool_())])
+        self.looks += looks
 
 
 class _Run:
@@ -127,6 +149,7 @@ class AccountsSummariser:
         self.closing_revenue = 0
         self.closing_expenses = 0
         self._looks: dict[tuple[str, str, str, str], _Look] = {}
+        self._known = _KnownLooks()  # the same for ``add_lines``, as Arrow arrays
         self._by_labels: dict[str, bool] = {}  # account -> its category may depend on the labels
         self._plain_orders: dict[str, int] = {}  # account -> the row of its plain rule (-1: none)
         self._folded: dict[str, str] = {}
@@ -192,58 +215,40 @@ class AccountsSummariser:
                 else:
                     self._flag(*flag)
 
-    def add_lines(
-        self,
-        first_line: int,
-        texts: tuple[list[str], list[str], list[str], list[str]],
-        amounts: tuple[list[int], list[int]],
-        openings: list[bool],
-        run_starts: list[int],
-    ) -> None:
+    def add_lines(self, first_line: int, lines: EntryLines) -> None:
         """Whole entries at once, none of them a closing entry: the same sums and flags as
-        ``add`` and ``end_entry`` line by line, with one pass per column and one Python step per
-        line (its rule's sum) instead of a call (``run_starts``: where each entry starts)."""
-        accounts, account_labels, aux_labels, labels = texts
-        debits, credits = amounts
-        nets = list(map(sub, debits, credits))
+        ``add`` and ``end_entry`` line by line, with vectorised steps over the columns (Arrow)
+        and Python only for the distinct accounts and the distinct (account, labels) of the
+        lines whose category may depend on their labels."""
+        accounts = lines.accounts
         by_labels, plain_orders = self._by_labels, self._plain_orders
         if len(by_labels) > _LABEL_CACHE:  # bounded whatever the number of accounts
             by_labels.clear()
             plain_orders.clear()
-        for account in set(accounts).difference(by_labels):
+        distinct = pc.unique(accounts)
+        for account in set(distinct.to_pylist()).difference(by_labels):
             plain, keyworded = self.chart.candidates(account)
             by_labels[account] = bool(keyworded) or account[0] in "267"
             plain_orders[account] = plain.order if plain is not None else -1
-        looked_at = list(map(by_labels.__getitem__, accounts))
-        sums: dict[int, int] = defaultdict(int)  # debit - credit by chart row
-        if not all(looked_at):
-            plain_lines = list(map(not_, looked_at))
-            orders = map(plain_orders.__getitem__, compress(accounts, plain_lines))
-            for order, net in zip(orders, compress(nets, plain_lines), strict=True):
-                sums[order] += net
-        positions = list(compress(range(len(accounts)), looked_at))
-        if positions:
-            keys = zip(
-                compress(accounts, looked_at),
-                compress(account_labels, looked_at),
-                compress(aux_labels, looked_at),
-                compress(labels, looked_at),
-                strict=True,
-            )
-            looks: list[_Look | None] = list(map(self._looks.get, keys))
-            if None in looks:
-                for j in [j for j, look in enumerate(looks) if look is None]:
-                    i = positions[j]
-                    account = accounts[i]
-                    looks[j] = self._look(account, account_labels[i], aux_labels[i], labels[i], account[0])
-            found = cast(list[_Look], looks)
-            for order, net in zip(map(attrgetter("order"), found), compress(nets, looked_at), strict=True):
-                sums[order] += net
-            special = [(positions[j], found[j]) for j in compress(range(len(found)), map(attrgetter("special"), found))]
-            if special:
-                self._special_lines(first_line, texts, amounts, openings, run_starts, special)
+        names = distinct.to_pylist()
+        which = pc.index_in(accounts, value_set=distinct)
+        orders = pc.take(pa.array([plain_orders[a] for a in names], pa.int64()), which)
+        looked_at = pc.take(pa.array([by_labels[a] for a in names], pa.bool_()), which)
+        if pc.any(looked_at).as_py():
+            positions = pc.indices_nonzero(looked_at)
+            texts = (accounts, lines.account_labels, lines.aux_labels, lines.labels)
+            keys = pc.binary_join_element_wise(*(pc.take(column, positions) for column in texts), lines.sep)
+            known = self._known_looks(keys, lines.sep)
+            orders = pc.replace_with_mask(orders, looked_at, pc.take(self._known.orders, known))
+            special = pc.take(self._known.special, known)
+            if pc.any(special).as_py():
+                looks = self._known.looks
+                special_looks = [looks[k] for k in pc.filter(known, special).to_pylist()]
+                self._special_lines(first_line, lines, pc.filter(positions, special), special_looks)
+        nets = pc.subtract(lines.debits, lines.credits)
+        sums = pa.table({"order": orders, "net": nets}).group_by("order").aggregate([("net", "sum")])
         rules = self.chart.rules
-        for order, net in sums.items():
+        for order, net in zip(sums["order"].to_pylist(), sums["net_sum"].to_pylist(), strict=True):
             if order < 0:
                 continue  # no rule: not reached with the shipped chart
             rule = rules[order]
@@ -259,26 +264,43 @@ class AccountsSummariser:
                 self.balances[rule.category] += net
                 self.sides.setdefault(rule.category, rule.side)
 
-    def _special_lines(
-        self,
-        first_line: int,
-        texts: tuple[list[str], list[str], list[str], list[str]],
-        amounts: tuple[list[int], list[int]],
-        openings: list[bool],
-        run_starts: list[int],
-        special: list[tuple[int, _Look]],
-    ) -> None:
-        """The fixed-asset purchases and flags of ``add_lines``, in the order ``add`` and
-        ``end_entry`` would give them (class 6/7 flags when their entry ends)."""
-        accounts, account_labels, _, labels = texts
-        debits, credits = amounts
-        ends = [*run_starts[1:], len(accounts)]
+    def _known_looks(self, keys: Any, sep: str) -> Any:
+        """Where each line's look is in ``self._known`` (``keys``: its account and labels
+        joined by ``sep``, which none holds): looked up by Arrow; Python only looks at the keys
+        not seen before."""
+        known = self._known
+        where = pc.index_in(keys, value_set=known.keys)
+        if where.null_count:
+            new = pc.unique(pc.filter(keys, pc.is_null(where))).to_pylist()
+            if len(known.looks) + len(new) > _LOOK_CACHE:  # bounded whatever the number of labels
+                known = self._known = _KnownLooks()
+            looks = []
+            for key in new:
+                account, account_label, aux_label, label = key.split(sep)
+                looks.append(self._new_look(account, account_label, aux_label, label, account[0]))
+            known.add(new, looks)
+            where = pc.index_in(keys, value_set=known.keys)
+        return where
+
+    def _special_lines(self, first_line: int, lines: EntryLines, at: Any, looks: list[_Look]) -> None:
+        """The fixed-asset purchases and flags of ``add_lines`` (``at``: the lines, ``looks``:
+        theirs), in the order ``add`` and ``end_entry`` would give them (class 6/7 flags when
+        their entry ends)."""
+        positions = at.to_pylist()
+        accounts, account_labels, labels, debits, credits = (
+            pc.take(column, at).to_pylist()
+            for column in (lines.accounts, lines.account_labels, lines.labels, lines.debits, lines.credits)
+        )
+        starts = lines.starts
+        ends = [*starts[1:], len(lines.accounts)]
         flags = []
-        for i, look in special:
+        for j, (i, look) in enumerate(zip(positions, looks, strict=True)):
             rule = look.rule
             if rule is None:
                 continue
-            account, debit, credit, opening = accounts[i], debits[i], credits[i], openings[i]
+            account, debit, credit = accounts[j], debits[j], credits[j]
+            entry = bisect_right(starts, i) - 1
+            opening = lines.openings[entry]
             klass = account[0]
             if klass == "2" and account[:2] not in ("28", "29") and not opening and debit > 0:
                 self.purchases[rule.category] += debit
@@ -292,9 +314,9 @@ class AccountsSummariser:
                 reasons = (*reasons, "large_payment_board_profession")
                 keywords = (*keywords, *look.professions)
             if reasons:
-                flag = (first_line + i, amount, account, account_labels[i], labels[i], reasons, keywords)
-                at = (ends[bisect_right(run_starts, i) - 1] - 1, 1) if klass in "67" else (i, 0)
-                flags.append((at, i, flag))
+                flag = (first_line + i, amount, account, account_labels[j], labels[j], reasons, keywords)
+                order = (ends[entry] - 1, 1) if klass in "67" else (i, 0)
+                flags.append((order, i, flag))
         for _, _, flag in sorted(flags, key=itemgetter(0, 1)):
             self._flag(*flag)
 
@@ -326,8 +348,14 @@ class AccountsSummariser:
     def _look(self, account: str, account_label: str, aux_label: str, label: str, klass: str) -> _Look:
         key = (account, account_label, aux_label, label)
         look = self._looks.get(key)
-        if look is not None:
-            return look
+        if look is None:
+            look = self._new_look(account, account_label, aux_label, label, klass)
+            if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
+                self._looks.clear()
+            self._looks[key] = look
+        return look
+
+    def _new_look(self, account: str, account_label: str, aux_label: str, label: str, klass: str) -> _Look:
         entry_words = f"{self._fold(aux_label)} {self._fold(label)}".strip()
         prepared = Words(entry_words)
         rule = self.chart.classify(account, f"{self._fold(account_label)} {entry_words}".strip())
@@ -347,7 +375,7 @@ class AccountsSummariser:
                 keywords += hits
             if self.board.professions:
                 professions = tuple(self.board.professions.found_in(prepared))
-        look = _Look(
+        return _Look(
             rule,
             tuple(reasons),
             tuple(sorted(set(keywords))),
@@ -356,10 +384,6 @@ class AccountsSummariser:
             rule.order if rule is not None else -1,
             klass == "2" or bool(reasons) or bool(professions),
         )
-        if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
-            self._looks.clear()
-        self._looks[key] = look
-        return look
 
     def _fold(self, text: str) -> str:
         folded = self._folded.get(text)
