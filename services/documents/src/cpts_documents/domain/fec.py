@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import chain, compress, repeat
-from operator import and_, eq, itemgetter, lshift, ne, rshift, sub
+from operator import add, and_, eq, itemgetter, lshift, ne, rshift, sub
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -64,7 +64,10 @@ from cpts_documents.domain.report import Report
 from cpts_documents.domain.text import fold
 from cpts_kit.identifiers import luhn_valid
 
-CHUNK = 1 << 22  # 1 MiB: a block of lines parsed at once by Arrow
+# 1 MiB: a block of lines parsed at once by Arrow. Larger blocks cost less per line (fewer calls,
+# more repeated labels per block) but more memory: Arrow's allocator keeps what a block's parse
+# used (1 MiB: peak 115-120 MB on 1 M lines, 4 MiB: 180 MB, interpreter and pyarrow included).
+CHUNK = 1 << 20
 CACHE_LIMIT = 20_000  # entries per cache (dates, amounts, accounts) before it is cleared
 SPILL_ROWS = 20_000  # entry runs kept in memory before they are written to the spill file
 SEEN_BITS = 1 << 26  # the entry numbers' bit filter (8 MB): 2 % false positives at 1.3 M entries
@@ -313,13 +316,12 @@ class LineReader:
         carry = b""
         chunk = self.first
         while chunk:
-            data = carry + chunk
-            cut = data.rfind(sep)
+            cut = chunk.rfind(sep)
             if cut < 0:
-                carry = data
+                carry += chunk
             else:
-                yield data[:cut]
-                carry = data[cut + 1 :]
+                yield b"".join((carry, memoryview(chunk)[:cut]))  # one copy of the chunk
+                carry = chunk[cut + 1 :]
             chunk = self.stream.read(CHUNK)
         if carry:
             yield carry
@@ -357,8 +359,7 @@ class _Runs:
         # The numbers that may need the whole-file grouping: a run unbalanced by itself, or a
         # number perhaps seen before (a fixed-size bit filter: a false positive only costs a
         # look). A number seen once, on a balanced run, is a balanced entry of one journal.
-        self.seen = bytearray(SEEN_BITS >> 3)
-        self.filtered = False  # whether a bit of ``seen`` was ever set
+        self.seen = bytearray()  # allocated when a first number goes into it
         # Numbers in sequence (ASCII digits, each the previous plus one: the usual file) are held
         # as one range of values instead of in the filter; a number whose value is in it counts as
         # seen (a superset of "the same text seen": 5 and 005 have one value).
@@ -383,7 +384,7 @@ class _Runs:
         byte, mask = bit >> 3, 1 << (bit & 7)
         seen = self.seen
         if (
-            seen[byte] & mask
+            (seen and seen[byte] & mask)
             or not balanced
             or (value is not None and sequence is not None and sequence[0] <= value <= sequence[1])
         ):
@@ -391,8 +392,9 @@ class _Runs:
         elif value is not None and (sequence is None or value == sequence[1] + 1):
             self.sequence = (value if sequence is None else sequence[0], value)
         else:
+            if not seen:
+                seen = self.seen = bytearray(SEEN_BITS >> 3)
             seen[byte] |= mask
-            self.filtered = True
 
     def _candidate(self, num: str) -> None:
         candidates = self.candidates
@@ -438,7 +440,7 @@ class _Runs:
 
     def _any_seen(self, nums: list[str]) -> bool:
         """Whether the filter holds one of these numbers (or a false positive): in C loops."""
-        if not self.filtered:
+        if not self.seen:
             return False
         bits = list(map((SEEN_BITS - 1).__and__, map(hash, nums)))
         bytes_at = map(self.seen.__getitem__, map(rshift, bits, repeat(3)))
@@ -885,14 +887,13 @@ class FecValidator:
         numbers_at = pc.take(block["EcritureNum"], at)
         sequence_start = consecutive_from(numbers_at)
         numbers = numbers_at.to_pylist()
-        lines = [first + start for start in starts[run:]]
+        lines = list(map(add, starts[run:], repeat(first)))
         backwards = self._numbering_runs(lines, numbers, journals, sequence_start)
-        days = [dates[day] for day in pc.take(block["EcritureDate"], at).to_pylist()]
         if last > run:
             runs.add_columns(
                 journals[:-1],
                 numbers[:-1],
-                [day.toordinal() for day in days[:-1]],
+                block.day_ordinals(at.slice(0, len(at) - 1)),
                 debit_sums[run:last],
                 credit_sums[run:last],
                 lines[:-1],
@@ -912,17 +913,17 @@ class FecValidator:
                         block.debits.slice(low_i, high_i - low_i),
                         block.credits.slice(low_i, high_i - low_i),
                         [s - low_i for s in starts[run:last]],
-                        [openings[pair] for pair in zip(journals[:-1], labels[:-1], strict=True)],
+                        self._run_openings(openings, journals[:-1], labels[:-1]),
                         reader.sep,
                     ),
                 )
         # The last entry stays open: the next block may continue it.
         start = starts[last]
-        journal, num, piece, piece_day, journal_label = block.row(
-            start, "JournalCode", "EcritureNum", "PieceRef", "PieceDate", "JournalLib"
+        journal, num, day, piece, piece_day, journal_label = block.row(
+            start, "JournalCode", "EcritureNum", "EcritureDate", "PieceRef", "PieceDate", "JournalLib"
         )
         cursor.run_key, cursor.run_line = (journal, num), first + start
-        cursor.run_date, cursor.run_piece = days[-1], piece
+        cursor.run_date, cursor.run_piece = dates[day], piece
         cursor.run_piece_date = dates[piece_day]
         cursor.run_debit, cursor.run_credit = debit_sums[last], credit_sums[last]
         cursor.run_flagged = 0
@@ -931,6 +932,13 @@ class FecValidator:
         cursor.run_income = block.has_income(start, count)
         cursor.run_opening = openings[(journal, journal_label)]
         self._lines_one_by_one(block, first, start, count, cursor.run_opening)
+
+    @staticmethod
+    def _run_openings(openings: dict[tuple[str, str], bool], journals: list[str], labels: list[str]) -> list[bool]:
+        """Whether each run is an opening entry (all alike in most blocks: no loop then)."""
+        if len(set(openings.values())) == 1:
+            return [next(iter(openings.values()))] * len(journals)
+        return [openings[pair] for pair in zip(journals, labels, strict=True)]
 
     def _lines_one_by_one(self, block: ColumnBlock, first: int, start: int, stop: int, opening: bool) -> None:
         """The lines of an entry that a block cuts, to the summary one by one."""

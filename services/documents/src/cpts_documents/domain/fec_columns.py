@@ -36,6 +36,7 @@ DATE_LIMIT = 20_000
 # (a larger amount goes line by line, where Python's integers hold any sum).
 _PLAIN_AMOUNT = r"^(?:[0-9]{1,11},[0-9]{2})?$"
 MAX_ROWS = 500_000  # x 10^13 cents: still within int64
+_ORDINAL_1970 = date(1970, 1, 1).toordinal()
 # What the line-by-line pass reads as an account without quirk, of classes 1 to 7, not 12x.
 _PLAIN_ACCOUNT = re.compile(r"(?:1[013-9]|[2-7][0-9])[0-9][0-9A-Za-z]*")
 # The columns read as free text: the line pass trims them when a space touches a separator.
@@ -79,6 +80,12 @@ class ColumnBlock:
         """The distinct (JournalCode, JournalLib) pairs (``sep``: the file's, in neither)."""
         pairs = pc.unique(pc.binary_join_element_wise(self.columns["JournalCode"], self.columns["JournalLib"], sep))
         return [(journal, label) for journal, _, label in (pair.partition(sep) for pair in pairs.to_pylist())]
+
+    def day_ordinals(self, lines: Any) -> list[int]:
+        """The EcritureDate of these lines as ordinals (``date.toordinal``), read by Arrow."""
+        days = pc.strptime(pc.take(self.columns["EcritureDate"], lines), format="%Y%m%d", unit="s")
+        since_1970 = pc.cast(pc.cast(days, pa.date32()), pa.int32())
+        return pc.add(since_1970, _ORDINAL_1970).to_pylist()  # type: ignore[no-any-return]
 
     def has_income(self, start: int, stop: int) -> bool:
         """Whether a line from ``start`` to ``stop`` is of class 6 or 7."""
@@ -146,7 +153,8 @@ class ColumnReader:
 
     def read(self, block: bytes, crlf: bool) -> ColumnBlock | None:
         """The block's columns, or ``None`` if a line is not ordinary (see the module's doc)."""
-        if not block or (not crlf and b"\r" in block):
+        # Arrow reads a last empty line as none: the line pass sees it (an empty line).
+        if not block or block.endswith(b"\n") or (not crlf and b"\r" in block):
             return None
         # A non-breaking space is read as a space by the line pass (and then maybe trimmed).
         if b"\xc2" in block and b"\xc2\xa0" in block:
@@ -154,6 +162,7 @@ class ColumnReader:
         try:
             table = pa_csv.read_csv(
                 pa.BufferReader(block),
+                # One chunk per column: the whole block at once.
                 read_options=pa_csv.ReadOptions(
                     column_names=self._names_all, use_threads=False, block_size=len(block) + 1
                 ),
@@ -163,11 +172,12 @@ class ColumnReader:
         except pa.ArrowInvalid:
             return None  # another field count, or not UTF-8
         count = table.num_rows
-        # Arrow also ends a line at a CR alone: such a line would come out as two rows.
-        if count > MAX_ROWS or count != block.count(b"\n") + 1:
+        # Arrow also ends a line at a CR alone (only CRLF files get here with a CR): such a line
+        # would come out as two rows.
+        if count > MAX_ROWS or (crlf and count != block.count(b"\n") + 1):
             return None
-        columns = {name: table.column(position).combine_chunks() for name, position in self._names.items()}
-        return self._check(columns, count, [table.column(n).combine_chunks() for n in self._unread])
+        columns = {name: table.column(position).chunk(0) for name, position in self._names.items()}
+        return self._check(columns, count, [table.column(n).chunk(0) for n in self._unread])
 
     def _check(self, columns: dict[str, Any], count: int, unread: list[Any]) -> ColumnBlock | None:
         def empty(name: str) -> Any:
@@ -232,10 +242,11 @@ class ColumnReader:
         and whether one is empty."""
         if not pc.all(pc.match_substring_regex(column, _PLAIN_AMOUNT)).as_py():
             return None
-        digits = pc.replace_substring(column, ",", "")
-        empty = pc.any(pc.equal(pc.binary_length(column), 0)).as_py()
+        digits = pc.binary_replace_slice(column, -3, -2, "")  # the comma, third from the end
+        empties = pc.equal(pc.binary_length(column), 0)
+        empty = pc.any(empties).as_py()
         if empty:
-            digits = pc.if_else(pc.equal(pc.binary_length(column), 0), "0", digits)
+            digits = pc.if_else(empties, "0", digits)
         return pc.cast(digits, pa.int64()), bool(empty)
 
     def _plain_dates(self, columns: list[Any]) -> bool:

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -53,6 +53,17 @@ def _dec(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
+def _sums_by(groups: Any, values: Any) -> dict[int, int]:
+    """The sum of ``values`` by ``groups`` (two Arrow integer arrays): sorted by group, running
+    sums read at each group's end (cheaper than a hash group-by on a block's few groups)."""
+    if not len(groups):
+        return {}
+    order = pc.sort_indices(groups)
+    runs = pc.run_end_encode(pc.take(groups, order))
+    ends = pc.take(pc.cumulative_sum(pc.take(values, order)), pc.subtract(runs.run_ends, 1)).to_pylist()
+    return dict(zip(runs.values.to_pylist(), map(sub, ends, [0, *ends[:-1]]), strict=True))
+
+
 def period_months(start: date, end: date) -> Decimal:
     """The length of a fiscal period in months: whole months when it runs from a 1st to a month's
     end (12 for a calendar year, 18 for a long first year), else days / (365.25 / 12)."""
@@ -75,23 +86,6 @@ class _Look:
     real_estate: bool
     order: int = -1
     special: bool = False
-
-
-class _KnownLooks:
-    """The looks already made for ``add_lines``: their keys (account and labels joined) as an
-    Arrow array, to look a block's lines up at once, and each one's chart row and ``special``."""
-
-    def __init__(self) -> None:
-        self.keys = pa.array([], pa.string())
-        self.orders = pa.array([], pa.int64())
-        self.special = pa.array([], pa.bool_())
-        self.looks: list[_Look] = []
-
-    def add(self, keys: list[str], looks: list[_Look]) -> None:
-        self.keys = pa.concat_arrays([self.keys, pa.array(keys, pa.string())])
-        self.orders = pa.concat_arrays([self.orders, pa.array([look.order for look in looks], pa.int64())])
-        self.special = pa.concat_arrays([self.special, pa.array([look.special for look in looks], pa.bool_())])
-        self.looks += looks
 
 
 class _Run:
@@ -149,7 +143,7 @@ class AccountsSummariser:
         self.closing_revenue = 0
         self.closing_expenses = 0
         self._looks: dict[tuple[str, str, str, str], _Look] = {}
-        self._known = _KnownLooks()  # the same for ``add_lines``, as Arrow arrays
+        self._by_joined: dict[str, _Look] = {}  # the same for ``add_lines``, by the joined texts
         self._by_labels: dict[str, bool] = {}  # account -> its category may depend on the labels
         self._plain_orders: dict[str, int] = {}  # account -> the row of its plain rule (-1: none)
         self._folded: dict[str, str] = {}
@@ -238,17 +232,16 @@ class AccountsSummariser:
             positions = pc.indices_nonzero(looked_at)
             texts = (accounts, lines.account_labels, lines.aux_labels, lines.labels)
             keys = pc.binary_join_element_wise(*(pc.take(column, positions) for column in texts), lines.sep)
-            known = self._known_looks(keys, lines.sep)
-            orders = pc.replace_with_mask(orders, looked_at, pc.take(self._known.orders, known))
-            special = pc.take(self._known.special, known)
-            if pc.any(special).as_py():
-                looks = self._known.looks
-                special_looks = [looks[k] for k in pc.filter(known, special).to_pylist()]
+            keys = keys.dictionary_encode()
+            looks = self._joined_looks(keys.dictionary.to_pylist(), lines.sep)
+            key_orders = pa.array([look.order for look in looks], pa.int64())
+            orders = pc.replace_with_mask(orders, looked_at, pc.take(key_orders, keys.indices))
+            if any(look.special for look in looks):
+                special = pc.take(pa.array([look.special for look in looks], pa.bool_()), keys.indices)
+                special_looks = [looks[k] for k in pc.filter(keys.indices, special).to_pylist()]
                 self._special_lines(first_line, lines, pc.filter(positions, special), special_looks)
-        nets = pc.subtract(lines.debits, lines.credits)
-        sums = pa.table({"order": orders, "net": nets}).group_by("order").aggregate([("net", "sum")])
         rules = self.chart.rules
-        for order, net in zip(sums["order"].to_pylist(), sums["net_sum"].to_pylist(), strict=True):
+        for order, net in _sums_by(orders, pc.subtract(lines.debits, lines.credits)).items():
             if order < 0:
                 continue  # no rule: not reached with the shipped chart
             rule = rules[order]
@@ -264,23 +257,18 @@ class AccountsSummariser:
                 self.balances[rule.category] += net
                 self.sides.setdefault(rule.category, rule.side)
 
-    def _known_looks(self, keys: Any, sep: str) -> Any:
-        """Where each line's look is in ``self._known`` (``keys``: its account and labels
-        joined by ``sep``, which none holds): looked up by Arrow; Python only looks at the keys
-        not seen before."""
-        known = self._known
-        where = pc.index_in(keys, value_set=known.keys)
-        if where.null_count:
-            new = pc.unique(pc.filter(keys, pc.is_null(where))).to_pylist()
-            if len(known.looks) + len(new) > _LOOK_CACHE:  # bounded whatever the number of labels
-                known = self._known = _KnownLooks()
-            looks = []
-            for key in new:
-                account, account_label, aux_label, label = key.split(sep)
-                looks.append(self._new_look(account, account_label, aux_label, label, account[0]))
-            known.add(new, looks)
-            where = pc.index_in(keys, value_set=known.keys)
-        return where
+    def _joined_looks(self, keys: list[str], sep: str) -> list[_Look]:
+        """The looks of a block's distinct (account, labels), given joined by ``sep`` (which
+        none holds), from a cache of their own: most are known from the blocks before."""
+        known = self._by_joined
+        if len(known) >= _LOOK_CACHE:  # bounded whatever the number of labels
+            known.clear()
+        looks = list(map(known.get, keys))
+        for k, look in enumerate(looks):
+            if look is None:
+                account, account_label, aux_label, label = keys[k].split(sep)
+                looks[k] = known[keys[k]] = self._new_look(account, account_label, aux_label, label, account[0])
+        return looks  # type: ignore[return-value]
 
     def _special_lines(self, first_line: int, lines: EntryLines, at: Any, looks: list[_Look]) -> None:
         """The fixed-asset purchases and flags of ``add_lines`` (``at``: the lines, ``looks``:
