@@ -25,15 +25,16 @@ accounts (left out of the summary).
 
 Memory stays bounded whatever the file: lines are read in chunks and forgotten; the lines of the
 entry being read are summed, and each run of contiguous lines of an entry is written, as one
-row, to a temporary file on disk. A fixed-size bit filter of the entry numbers picks the
-candidates: a run unbalanced by itself, or whose number may have been seen before. At the end
+row, to a temporary file on disk. Numbers in sequence (1, 2, 3...) are remembered as one range
+of values, any other in a fixed-size bit filter; they pick the candidates: a run unbalanced by
+itself, or whose number may have been seen before. At the end
 only the candidates' runs go into a temporary SQLite file, where grouped queries find the
 entries that are unbalanced, dated twice, split or numbered in two journals (all the runs, if
 the candidates are too many to hold). Caches (dates, amounts, accounts, labels) are cleared when
 they reach their bound.
 
-Speed: the file is read in blocks of 64 KiB. A block of ordinary lines (plain UTF-8, dates
-AAAAMMJJ, amounts ``1234,56``, no quirk at all) is checked column by column
+Speed: the file is read in blocks of 1 MiB. A block of ordinary lines (plain UTF-8, dates
+AAAAMMJJ, amounts ``1234,56``, no quirk at all) is parsed by Arrow and checked column by column
 (:mod:`cpts_documents.domain.fec_columns`), its whole entries summed and handed to the summary
 at once; any other block goes through the line-by-line checks, which report every issue with
 its line and column. Both carry the entry being read in one cursor, so a block may end inside
