@@ -66,8 +66,8 @@ from cpts_documents.domain.text import fold
 from cpts_kit.identifiers import luhn_valid
 
 # 1 MiB: a block of lines parsed at once by Arrow. Larger blocks cost less per line (fewer calls,
-# more repeated labels per block) but more memory: Arrow's allocator keeps what a block's parse
-# used (1 MiB: peak 115-120 MB on 1 M lines, 4 MiB: 180 MB, interpreter and pyarrow included).
+# more repeated labels per block) but more memory (1,000,000 lines, peak RSS with the interpreter
+# and pyarrow's 45 MB of libraries: about 100 MB at 1 MiB, 150-180 MB at 4 MiB).
 CHUNK = 1 << 20
 CACHE_LIMIT = 20_000  # entries per cache (dates, amounts, accounts) before it is cleared
 SPILL_ROWS = 20_000  # entry runs kept in memory before they are written to the spill file

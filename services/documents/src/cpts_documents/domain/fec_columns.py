@@ -36,6 +36,10 @@ DATE_LIMIT = 20_000
 # (a larger amount goes line by line, where Python's integers hold any sum).
 _PLAIN_AMOUNT = r"^(?:[0-9]{1,11},[0-9]{2})?$"
 MAX_ROWS = 500_000  # x 10^13 cents: still within int64
+# Arrow allocates from the C library's malloc, as Python's large objects do: what a block's parse
+# frees is reused by the next block, where Arrow's default allocator (mimalloc) would hold it
+# apart (1,000,000 lines: peak 100-104 MB against 120-123 MB, the same CPU time).
+pa.set_memory_pool(pa.system_memory_pool())
 _ORDINAL_1970 = date(1970, 1, 1).toordinal()
 # What the line-by-line pass reads as an account without quirk, of classes 1 to 7, not 12x.
 _PLAIN_ACCOUNT = re.compile(r"(?:1[013-9]|[2-7][0-9])[0-9][0-9A-Za-z]*")
