@@ -1,10 +1,12 @@
-"""The column-by-column pass (``fec_columns``) against the line-by-line pass.
+"""The column-by-column pass (``fec_columns``: Arrow's CSV parser and vectorised checks) against
+the line-by-line pass.
 
 Both must give the same report (every code, line, column and message), the same file figures and
 the same summary (sums, balances, flags and their order) on any file: the hand-checked corpus,
 generated FECs, and generated FECs with one mutation that the fast path must hand over to the
 line-by-line checks. Small read sizes cut the blocks inside entries, so that an entry carried
-from one block to the next is tested both ways.
+from one block to the next is tested both ways. Generated files without a mutation must go
+through the column pass (else the comparison would prove nothing).
 """
 
 from __future__ import annotations
@@ -98,6 +100,36 @@ def test_generated_fecs_read_the_same_both_ways(rows: list[list[str]], read_size
     assert by_columns == by_lines
 
 
+def blocks_by_columns(data: bytes, read_size: int) -> tuple[int, int]:
+    """How many blocks the column pass took, and how many went line by line."""
+    taken = [0, 0]
+    saved = fec.CHUNK
+    fec.CHUNK = read_size
+    try:
+        validator = FecValidator(YEAR, sink=AccountsSummariser())
+        column_block = validator._column_block
+
+        def counted(*args: Any) -> bool:
+            done = column_block(*args)
+            taken[0 if done else 1] += 1
+            return done
+
+        validator._column_block = counted
+        validator.run(io.BytesIO(data))
+    finally:
+        fec.CHUNK = saved
+    return taken[0], taken[1]
+
+
+@PROPERTIES
+@given(fec_rows(), st.sampled_from([300, 1 << 16]), st.sampled_from(["\n", "\r\n"]))
+def test_ordinary_files_go_through_the_column_pass(rows: list[list[str]], read_size: int, line_end: str) -> None:
+    """Every block of an ordinary file (LF or CRLF) is taken by Arrow, whatever cuts the blocks."""
+    by_columns, by_lines = blocks_by_columns(_text(rows, line_end), read_size)
+    assert by_columns > 0
+    assert by_lines == 0
+
+
 # One change that the column-by-column pass must notice (it then hands the block over).
 MUTATIONS: dict[str, Any] = {
     "drop a field": lambda row: row.pop(5),
@@ -127,6 +159,13 @@ MUTATIONS: dict[str, Any] = {
     "another journal label": lambda row: row.__setitem__(1, "Clôture"),
     "a closing journal": lambda row: (row.__setitem__(0, "CL"), row.__setitem__(1, "Clôture")),
     "a separator in a label": lambda row: row.__setitem__(10, row[10] + "\t50"),
+    # What Arrow's parser could read otherwise than the line pass: quotes (quoting is off), a CR
+    # alone (Arrow ends a line there), a space before the journal, amounts beyond int64 sums.
+    "a quote in a label": lambda row: row.__setitem__(10, f'"{row[10]}"'),
+    "a CR in a label": lambda row: row.__setitem__(10, row[10] + "\r50"),
+    "a space before the journal": lambda row: row.__setitem__(0, " " + row[0]),
+    "a huge amount": lambda row: row.__setitem__(11 if row[11] != "0,00" else 12, "123456789012345,00"),
+    "a lettering with spaces": lambda row: (row.__setitem__(13, "A "), row.__setitem__(14, row[3])),
 }
 
 
@@ -285,4 +324,43 @@ def test_empty_amounts_read_the_same_both_ways(rows: list[list[str]], data: st.D
         if change == "both":
             row[11] = row[12] = ""
     by_columns, by_lines = both_ways(_text(rows), read_size=read_size)
+    assert by_columns == by_lines
+
+
+NUMBERINGS: dict[str, Any] = {
+    "zero-padded": lambda num, journal: f"{num:06d}",
+    "prefixed by journal": lambda num, journal: f"{journal}{num:05d}",
+    "per journal": lambda num, journal: str(num // 2 + 1),
+    "going back": lambda num, journal: str(100 - num),
+    "with gaps": lambda num, journal: str(num * 3),
+    "reused": lambda num, journal: str(num % 4 + 1),
+}
+
+
+@PROPERTIES
+@given(fec_rows(), st.sampled_from(sorted(NUMBERINGS)), st.sampled_from(READ_SIZES))
+def test_numberings_read_the_same_both_ways(rows: list[list[str]], numbering: str, read_size: int) -> None:
+    """Entry numbers other than 1, 2, 3...: the column pass numbers runs one by one (gaps,
+    disorder), and the entry grouping goes through its filter instead of the sequence."""
+    for row in rows:
+        row[2] = NUMBERINGS[numbering](int(row[2]), row[0])
+    text = _text(rows)
+    by_columns, by_lines = both_ways(text, read_size=read_size)
+    assert by_columns == by_lines
+    saved = fec.SEEN_BITS, fec.CANDIDATE_LIMIT
+    try:
+        fec.SEEN_BITS, fec.CANDIDATE_LIMIT = 8, 0
+        assert both_ways(text, read_size=read_size) == [by_columns, by_lines]
+    finally:
+        fec.SEEN_BITS, fec.CANDIDATE_LIMIT = saved
+
+
+@pytest.mark.parametrize("read_size", [97, 1 << 16])
+def test_a_cr_alone_in_a_crlf_file_reads_the_same_both_ways(read_size: int) -> None:
+    """Arrow would end a line at a CR alone; the line pass reads it as text in a CRLF file."""
+    rows = [
+        _row("1", "20240105", "606400", "Fournitures", "", "", "P1", "20240105", "Achat\r1", "12,00", "0,00"),
+        _row("1", "20240105", "512000", "Banque", "", "", "P1", "20240105", "Achat", "0,00", "12,00"),
+    ]
+    by_columns, by_lines = both_ways(_text(rows, "\r\n"), read_size=read_size)
     assert by_columns == by_lines

@@ -101,7 +101,7 @@ class Chart:
                     break  # shorter prefixes' keywords may not contradict the account
                 keyworded += self._keyworded.get(prefix, ())
             known = (plain, tuple(keyworded))
-            if len(self.known) >= 100_000:  # bounded, whatever the number of accounts
+            if len(self.known) >= 20_000:  # bounded, whatever the number of accounts (about 4 MB)
                 self.known.clear()
             self.known[account] = known
         return known

@@ -25,15 +25,16 @@ accounts (left out of the summary).
 
 Memory stays bounded whatever the file: lines are read in chunks and forgotten; the lines of the
 entry being read are summed, and each run of contiguous lines of an entry is written, as one
-row, to a temporary file on disk. A fixed-size bit filter of the entry numbers picks the
-candidates: a run unbalanced by itself, or whose number may have been seen before. At the end
+row, to a temporary file on disk. Numbers in sequence (1, 2, 3...) are remembered as one range
+of values, any other in a fixed-size bit filter; they pick the candidates: a run unbalanced by
+itself, or whose number may have been seen before. At the end
 only the candidates' runs go into a temporary SQLite file, where grouped queries find the
 entries that are unbalanced, dated twice, split or numbered in two journals (all the runs, if
 the candidates are too many to hold). Caches (dates, amounts, accounts, labels) are cleared when
 they reach their bound.
 
-Speed: the file is read in blocks of 64 KiB. A block of ordinary lines (plain UTF-8, dates
-AAAAMMJJ, amounts ``1234,56``, no quirk at all) is checked column by column
+Speed: the file is read in blocks of 1 MiB. A block of ordinary lines (plain UTF-8, dates
+AAAAMMJJ, amounts ``1234,56``, no quirk at all) is parsed by Arrow and checked column by column
 (:mod:`cpts_documents.domain.fec_columns`), its whole entries summed and handed to the summary
 at once; any other block goes through the line-by-line checks, which report every issue with
 its line and column. Both carry the entry being read in one cursor, so a block may end inside
@@ -46,21 +47,28 @@ import pickle
 import re
 import sqlite3
 import tempfile
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from itertools import accumulate, chain, compress
-from operator import itemgetter, lt, ne, not_, xor
+from itertools import chain, compress, repeat
+from operator import add, and_, eq, itemgetter, lshift, ne, rshift, sub
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from cpts_documents.domain.fec_columns import ColumnChecks, plain_amounts
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cpts_documents.domain.fec_columns import ColumnBlock, ColumnReader, EntryLines, consecutive_from
 from cpts_documents.domain.report import Report
 from cpts_documents.domain.text import fold
 from cpts_kit.identifiers import luhn_valid
 
-CHUNK = 1 << 16  # 64 KiB: a block of lines and its columns stay in the CPU caches
+# 1 MiB: a block of lines parsed at once by Arrow. Larger blocks cost less per line (fewer calls,
+# more repeated labels per block) but more memory (1,000,000 lines, peak RSS with the interpreter
+# and pyarrow's 45 MB of libraries: about 100 MB at 1 MiB, 150-180 MB at 4 MiB).
+CHUNK = 1 << 20
 CACHE_LIMIT = 20_000  # entries per cache (dates, amounts, accounts) before it is cleared
 SPILL_ROWS = 20_000  # entry runs kept in memory before they are written to the spill file
 SEEN_BITS = 1 << 26  # the entry numbers' bit filter (8 MB): 2 % false positives at 1.3 M entries
@@ -141,18 +149,9 @@ class LineSink(Protocol):
         """The lines added since the last call are a run of one entry starting at ``line``;
         ``closing``: it moves class 6/7 balances into 120/129 (a closing entry)."""
 
-    def add_lines(
-        self,
-        first_line: int,
-        texts: tuple[list[str], list[str], list[str], list[str]],
-        amounts: tuple[list[int], list[int]],
-        openings: list[bool],
-        run_starts: list[int],
-    ) -> None:
-        """Whole entries at once, none of them a closing entry, as ``add`` then ``end_entry``
-        would take them: lines from ``first_line``; ``texts``: accounts, account labels,
-        auxiliary labels, entry labels; ``amounts``: debits, credits in cents; ``run_starts``:
-        where each entry's run of lines starts."""
+    def add_lines(self, first_line: int, lines: EntryLines) -> None:
+        """Whole entries at once (an ordinary block's, as Arrow columns), none of them a closing
+        entry, as ``add`` then ``end_entry`` would take them, from line ``first_line``."""
 
 
 @dataclass(frozen=True)
@@ -318,13 +317,12 @@ class LineReader:
         carry = b""
         chunk = self.first
         while chunk:
-            data = carry + chunk
-            cut = data.rfind(sep)
+            cut = chunk.rfind(sep)
             if cut < 0:
-                carry = data
+                carry += chunk
             else:
-                yield data[:cut]
-                carry = data[cut + 1 :]
+                yield b"".join((carry, memoryview(chunk)[:cut]))  # one copy of the chunk
+                carry = chunk[cut + 1 :]
             chunk = self.stream.read(CHUNK)
         if carry:
             yield carry
@@ -362,28 +360,92 @@ class _Runs:
         # The numbers that may need the whole-file grouping: a run unbalanced by itself, or a
         # number perhaps seen before (a fixed-size bit filter: a false positive only costs a
         # look). A number seen once, on a balanced run, is a balanced entry of one journal.
-        self.seen = bytearray(SEEN_BITS >> 3)
+        self.seen = bytearray()  # allocated when a first number goes into it
+        # Numbers in sequence (ASCII digits, each the previous plus one: the usual file) are held
+        # as one range of values instead of in the filter; a number whose value is in it counts as
+        # seen (a superset of "the same text seen": 5 and 005 have one value).
+        self.sequence: tuple[int, int] | None = None
         self.candidates: set[str] | None = set()  # None: too many to hold, every run is grouped
         self.backwards = 0  # runs whose number went backwards in their journal
 
     def add(self, row: tuple[str, str, int, int, int, int, int]) -> None:
         self.pending.append(row)
-        num = row[1]
-        bit = hash(num) & (SEEN_BITS - 1)
-        byte, mask = bit >> 3, 1 << (bit & 7)
-        seen = self.seen
-        if seen[byte] & mask or row[3] != row[4]:
-            candidates = self.candidates
-            if candidates is not None:
-                candidates.add(num)
-                if len(candidates) > CANDIDATE_LIMIT:
-                    self.candidates = None
-        else:
-            seen[byte] |= mask
+        self._note(row[1], row[3] == row[4])
         if row[6]:
             self.backwards += 1
         if len(self.pending) >= SPILL_ROWS:
             self.flush()
+
+    def _note(self, num: str, balanced: bool) -> None:
+        """A candidate if the run is unbalanced or its number may have been seen before; else
+        its number is remembered: in the sequence if it goes on from it, else in the filter."""
+        value = int(num) if len(num) <= 18 and num.isascii() and num.isdigit() else None
+        sequence = self.sequence
+        bit = hash(num) & (SEEN_BITS - 1)
+        byte, mask = bit >> 3, 1 << (bit & 7)
+        seen = self.seen
+        if (
+            (seen and seen[byte] & mask)
+            or not balanced
+            or (value is not None and sequence is not None and sequence[0] <= value <= sequence[1])
+        ):
+            self._candidate(num)
+        elif value is not None and (sequence is None or value == sequence[1] + 1):
+            self.sequence = (value if sequence is None else sequence[0], value)
+        else:
+            if not seen:
+                seen = self.seen = bytearray(SEEN_BITS >> 3)
+            seen[byte] |= mask
+
+    def _candidate(self, num: str) -> None:
+        candidates = self.candidates
+        if candidates is not None:
+            candidates.add(num)
+            if len(candidates) > CANDIDATE_LIMIT:
+                self.candidates = None
+
+    def add_columns(
+        self,
+        journals: list[str],
+        nums: list[str],
+        days: list[int],
+        debits: list[int],
+        credits: list[int],
+        lines: list[int],
+        backwards: list[int],
+        sequence_start: int | None,
+    ) -> None:
+        """Runs given as columns (an ordinary block's): the same as ``add`` on each row, spilled
+        as one batch of columns; ``sequence_start``: the first number's value if each number is
+        the previous one plus one (see ``consecutive_from``)."""
+        self.flush()
+        sequence = self.sequence
+        if (
+            sequence_start is not None
+            and (sequence is None or sequence_start == sequence[1] + 1)
+            and not self._any_seen(nums)
+        ):
+            # The usual file: numbers in sequence, none seen before (the sequence holds the
+            # values already noted, the filter the other numbers).
+            for num in compress(nums, map(ne, debits, credits)):
+                self._candidate(num)
+            low = sequence_start if sequence is None else sequence[0]
+            self.sequence = (low, sequence_start + len(nums) - 1)
+        else:
+            for num, balanced in zip(nums, map(eq, debits, credits), strict=True):
+                self._note(num, balanced)
+        self.backwards += sum(backwards)
+        pickle.dump((journals, nums, days, debits, credits, lines, backwards), self._spill, pickle.HIGHEST_PROTOCOL)
+        self._batches += 1
+        self.count += len(nums)
+
+    def _any_seen(self, nums: list[str]) -> bool:
+        """Whether the filter holds one of these numbers (or a false positive): in C loops."""
+        if not self.seen:
+            return False
+        bits = list(map((SEEN_BITS - 1).__and__, map(hash, nums)))
+        bytes_at = map(self.seen.__getitem__, map(rshift, bits, repeat(3)))
+        return any(map(and_, bytes_at, map(lshift, repeat(1), map(and_, bits, repeat(7)))))
 
     def flush(self) -> None:
         if self.pending:
@@ -403,6 +465,8 @@ class _Runs:
         self.db.execute("BEGIN")
         for _ in range(self._batches):
             rows = pickle.load(self._spill)  # noqa: S301 - this object's own spill file
+            if isinstance(rows, tuple):  # a batch of columns (``add_columns``)
+                rows = list(zip(*rows, strict=True))
             if candidates is not None:
                 rows = [row for row in rows if row[1] in candidates or row[6]]
             self.db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -699,204 +763,196 @@ class FecValidator:
             and self.stats.amount_layout == "debit_credit"
             and self.stats.line_ending in ("lf", "crlf")
         )
-        checks = ColumnChecks(sep, ix, width, self.period) if by_columns else None
+        reader = ColumnReader(sep, ix, width, self.period) if by_columns else None
         for block in blocks:
-            if checks is None or not self._column_block(block, checks, cursor, runs):
+            if reader is None or not self._column_block(block, reader, cursor, runs):
                 self._line_block(block.split(linesep), columns, runs, cursor)
         self._end_lines(cursor, runs)
 
-    def _column_block(self, block: bytes, checks: ColumnChecks, cursor: _Cursor, runs: _Runs) -> bool:
+    def _column_block(self, raw: bytes, reader: ColumnReader, cursor: _Cursor, runs: _Runs) -> bool:
         """A block of ordinary lines, column by column (see ``fec_columns``): the same entries,
         totals and summary as line by line. ``False``, with nothing done, if a line is not."""
         if cursor.blank_lines:
             return False
-        columns = checks.split(block, self.stats.line_ending == "crlf")
-        if columns is None:
+        block = reader.read(raw, self.stats.line_ending == "crlf")
+        if block is None:
             return False
-        ix = checks.ix
-        if any("" in columns[ix[name]] for name in REQUIRED_TEXT):
-            return False
-        if any(columns[ix["Montantdevise"]]) or any(columns[ix["Idevise"]]):
-            return False
-        # Letterings: on some lines only, each with its date, one per entry (checked below).
-        letterings, lettering_days = columns[ix["EcritureLet"]], columns[ix["DateLet"]]
-        lettered = any(letterings) or any(lettering_days)
-        if lettered and list(map(bool, letterings)) != list(map(bool, lettering_days)):
-            return False
-        days, piece_days, valid_days = columns[ix["EcritureDate"]], columns[ix["PieceDate"]], columns[ix["ValidDate"]]
-        if not checks.plain_dates(days, piece_days, valid_days, list(filter(None, lettering_days)) if lettered else []):
-            return False
-        if min(days) < checks.first_day or max(days) > checks.last_day:
-            return False
-        aux_labels = columns[ix["CompAuxLib"]]
-        if list(map(bool, columns[ix["CompAuxNum"]])) != list(map(bool, aux_labels)):
-            return False
-        if not checks.plain_accounts(columns[ix["CompteNum"]]):
-            return False
-        # An empty amount is read as 0 with a tolerated quirk (reported below).
-        debit_texts, credit_texts = columns[ix["Debit"]], columns[ix["Credit"]]
-        empty_debits, empty_credits = "" in debit_texts, "" in credit_texts
-        debits = plain_amounts([t or "0,00" for t in debit_texts] if empty_debits else debit_texts)
-        credits = plain_amounts([t or "0,00" for t in credit_texts] if empty_credits else credit_texts)
-        if debits is None or credits is None or not all(map(xor, map(bool, debits), map(bool, credits))):
-            return False
-        # Entries: JournalCode + EcritureNum changes where, and only where, the date, the piece,
-        # its date or the journal's label may change.
-        journals, numbers = columns[ix["JournalCode"]], columns[ix["EcritureNum"]]
-        journal_labels, pieces = columns[ix["JournalLib"]], columns[ix["PieceRef"]]
-        keys = list(zip(journals, numbers, strict=True))
-        changes = list(map(ne, keys[1:], keys))
-        same = list(zip(journals, numbers, days, pieces, piece_days, journal_labels, strict=True))
-        if list(map(ne, same[1:], same)) != changes:
-            return False
-        openings = {pair: self._is_opening(*pair) for pair in set(zip(journals, journal_labels, strict=True))}
+        openings = {pair: self._is_opening(*pair) for pair in block.journals(reader.sep)}
         if any(self._is_closing(*pair) for pair in openings):
             return False
-        dates = checks.dates
-        continuing = keys[0] == cursor.run_key
+        dates = reader.dates
+        journal, num, day, piece, piece_day = block.row(
+            0, "JournalCode", "EcritureNum", "EcritureDate", "PieceRef", "PieceDate"
+        )
+        continuing = (journal, num) == cursor.run_key
         if continuing and (
             cursor.run_result
             or cursor.run_closing_journal
-            or cursor.run_date != dates[days[0]]
-            or cursor.run_piece != pieces[0]
-            or cursor.run_piece_date != dates[piece_days[0]]
+            or cursor.run_date != dates[day]
+            or cursor.run_piece != piece
+            or cursor.run_piece_date != dates[piece_day]
         ):
             return False
+        starts = block.entry_starts()
         last_let = ""
-        if lettered:
-            entry_ids = list(accumulate(changes, initial=0))
-            lets = set(compress(zip(entry_ids, letterings, strict=True), letterings))
+        if block.lettered:
+            lettered = pc.indices_nonzero(pc.greater(pc.binary_length(block["EcritureLet"]), 0))
+            letterings = pc.take(block["EcritureLet"], lettered).to_pylist()
+            lettered_lines = lettered.to_pylist()
+            entries = [bisect_right(starts, i) - 1 for i in lettered_lines]
+            lets = set(zip(entries, letterings, strict=True))
             if len({entry for entry, _ in lets}) != len(lets):
                 return False  # an entry with several EcritureLet
             if continuing and cursor.run_let and any(e == 0 and let != cursor.run_let for e, let in lets):
                 return False
-            last_let = next((let for e, let in lets if e == entry_ids[-1]), "")
-        if continuing and not any(changes):
+            last_let = next((let for e, let in lets if e == len(starts) - 1), "")
+        if continuing and len(starts) == 1:
             last_let = cursor.run_let or last_let  # one entry, still open
-        # Tolerated quirks, one warning each for the file, reported in the line pass's order (a
-        # line's ValidDate before its EcritureDate, AAAAMMJJ texts comparing as their dates;
-        # then its empty Debit, Credit), all before the numbering.
-        quirk, first = self.report.quirk, cursor.number + 1
-        before = set(compress(range(len(days)), map(lt, valid_days, days)))
-        if empty_debits or empty_credits:
-            odd = sorted(
-                before.union(
-                    compress(range(len(days)), map(not_, debit_texts)),
-                    compress(range(len(days)), map(not_, credit_texts)),
-                )
-            )
-        else:
-            odd = sorted(before)
-        for i in odd:
-            if i in before:
-                quirk(first + i, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
-            if not debit_texts[i]:
-                quirk(first + i, "Debit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
-            if not credit_texts[i]:
-                quirk(first + i, "Credit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
-        self._commit_columns(columns, keys, changes, (debits, credits), openings, continuing, checks, cursor, runs)
+        self._column_quirks(block, cursor.number + 1)
+        self._commit_columns(block, starts, openings, continuing, reader, cursor, runs)
         cursor.run_let = last_let
         return True
 
+    def _column_quirks(self, block: ColumnBlock, first: int) -> None:
+        """Tolerated quirks, one warning each for the file, reported in the line pass's order (a
+        line's ValidDate before its EcritureDate, AAAAMMJJ texts comparing as their dates; then
+        its empty Debit, Credit), all before the numbering."""
+        before = pc.less(block["ValidDate"], block["EcritureDate"])
+        odd = (
+            pc.or_(before, pc.or_(pc.equal(block["Debit"], ""), pc.equal(block["Credit"], "")))
+            if block.empty_amounts
+            else before
+        )
+        if not pc.any(odd).as_py():
+            return
+        lines = pc.indices_nonzero(odd)
+        quirk = self.report.quirk
+        for i, valid_before, debit, credit in zip(
+            lines.to_pylist(),
+            pc.take(before, lines).to_pylist(),
+            pc.take(block["Debit"], lines).to_pylist(),
+            pc.take(block["Credit"], lines).to_pylist(),
+            strict=True,
+        ):
+            if valid_before:
+                quirk(first + i, "ValidDate", "W_VALID_BEFORE_ENTRY", "ValidDate is before EcritureDate")
+            if not debit:
+                quirk(first + i, "Debit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
+            if not credit:
+                quirk(first + i, "Credit", "W_EMPTY_AMOUNT", "An empty amount, read as 0")
+
     def _commit_columns(
         self,
-        columns: list[list[str]],
-        keys: list[tuple[str, str]],
-        changes: list[bool],
-        amounts: tuple[list[int], list[int]],
+        block: ColumnBlock,
+        starts: list[int],
         openings: dict[tuple[str, str], bool],
         continuing: bool,
-        checks: ColumnChecks,
+        reader: ColumnReader,
         cursor: _Cursor,
         runs: _Runs,
     ) -> None:
-        """An ordinary block's entries: the first may continue the one being read, the last stays
-        open for the next block; the summary gets the whole entries in between at once."""
-        ix, dates, sink = checks.ix, checks.dates, self.sink
-        debits, credits = amounts
-        days, piece_days, pieces = columns[ix["EcritureDate"]], columns[ix["PieceDate"]], columns[ix["PieceRef"]]
-        accounts, account_labels = columns[ix["CompteNum"]], columns[ix["CompteLib"]]
-        aux_labels, labels = columns[ix["CompAuxLib"]], columns[ix["EcritureLib"]]
-        journal_labels = columns[ix["JournalLib"]]
-        count = len(keys)
+        """An ordinary block's entries (``starts``: where each begins): the first may continue
+        the one being read, the last stays open for the next block; the runs in between go to
+        the entry grouping and the summary at once."""
+        dates, sink, count = reader.dates, self.sink, block.count
         first = cursor.number + 1
         cursor.number += count
         cursor.line_count += count
-        cursor.debit_total += sum(debits)
-        cursor.credit_total += sum(credits)
-        low, high = dates[min(days)], dates[max(days)]
+        cursor.debit_total += pc.sum(block.debits).as_py()
+        cursor.credit_total += pc.sum(block.credits).as_py()
+        low, high = (dates[day.as_py()] for day in pc.min_max(block["EcritureDate"]).values())
         if cursor.first_date is None or low < cursor.first_date:
             cursor.first_date = low
         if cursor.last_date is None or high > cursor.last_date:
             cursor.last_date = high
-
-        def one_by_one(lines: range, opening: bool) -> None:
-            if sink is not None:
-                for i in lines:
-                    debit, credit = debits[i], credits[i]
-                    sink.add(
-                        first + i, accounts[i], account_labels[i], aux_labels[i], labels[i], debit, credit, opening
-                    )
-
-        starts = [0, *compress(range(1, count), changes)]
         ends = [*starts[1:], count]
+        # Each entry's sums: differences of the running sums at its ends.
+        positions = pa.array(ends, pa.int64())
+        debit_ends = pc.take(pc.cumulative_sum(block.debits), pc.subtract(positions, 1)).to_pylist()
+        credit_ends = pc.take(pc.cumulative_sum(block.credits), pc.subtract(positions, 1)).to_pylist()
+        debit_sums = list(map(sub, debit_ends, [0, *debit_ends[:-1]]))
+        credit_sums = list(map(sub, credit_ends, [0, *credit_ends[:-1]]))
         run = 0
         if continuing:
-            end = ends[0]
-            cursor.run_debit += sum(debits[:end])
-            cursor.run_credit += sum(credits[:end])
-            cursor.run_income = cursor.run_income or any(a[0] in "67" for a in accounts[:end])
-            one_by_one(range(end), cursor.run_opening)
+            cursor.run_debit += debit_sums[0]
+            cursor.run_credit += credit_sums[0]
+            cursor.run_income = cursor.run_income or block.has_income(0, ends[0])
+            self._lines_one_by_one(block, first, 0, ends[0], cursor.run_opening)
             run = 1
         if run == len(starts):
             return  # one entry, still open
         self._end_open_run(cursor, runs)
-        debit_sums = list(accumulate(debits, initial=0))
-        credit_sums = list(accumulate(credits, initial=0))
         last = len(starts) - 1
-        numbering = self._numbering
-        for k in range(run, last):
-            start, end = starts[k], ends[k]
-            journal, num = keys[start]
-            line = first + start
-            backwards = numbering(line, num, journal)
-            day = dates[days[start]].toordinal()
-            runs.add(
-                (
-                    journal,
-                    num,
-                    day,
-                    debit_sums[end] - debit_sums[start],
-                    credit_sums[end] - credit_sums[start],
-                    line,
-                    backwards,
+        at = pa.array(starts[run:], pa.int64())
+        journals = pc.take(block["JournalCode"], at).to_pylist()
+        numbers_at = pc.take(block["EcritureNum"], at)
+        sequence_start = consecutive_from(numbers_at)
+        numbers = numbers_at.to_pylist()
+        lines = list(map(add, starts[run:], repeat(first)))
+        backwards = self._numbering_runs(lines, numbers, journals, sequence_start)
+        if last > run:
+            runs.add_columns(
+                journals[:-1],
+                numbers[:-1],
+                block.day_ordinals(at.slice(0, len(at) - 1)),
+                debit_sums[run:last],
+                credit_sums[run:last],
+                lines[:-1],
+                backwards[:-1],
+                sequence_start,
+            )
+            if sink is not None:
+                low_i, high_i = starts[run], starts[last]
+                labels = pc.take(block["JournalLib"], at).to_pylist()
+                sink.add_lines(
+                    first + low_i,
+                    EntryLines(
+                        block["CompteNum"].slice(low_i, high_i - low_i),
+                        block["CompteLib"].slice(low_i, high_i - low_i),
+                        block["CompAuxLib"].slice(low_i, high_i - low_i),
+                        block["EcritureLib"].slice(low_i, high_i - low_i),
+                        block.debits.slice(low_i, high_i - low_i),
+                        block.credits.slice(low_i, high_i - low_i),
+                        [s - low_i for s in starts[run:last]],
+                        self._run_openings(openings, journals[:-1], labels[:-1]),
+                        reader.sep,
+                    ),
                 )
-            )
-        if sink is not None and last > run:
-            low_i, high_i = starts[run], starts[last]
-            journals = columns[ix["JournalCode"]]
-            sink.add_lines(
-                first + low_i,
-                (accounts[low_i:high_i], account_labels[low_i:high_i], aux_labels[low_i:high_i], labels[low_i:high_i]),
-                (debits[low_i:high_i], credits[low_i:high_i]),
-                list(map(openings.__getitem__, zip(journals[low_i:high_i], journal_labels[low_i:high_i], strict=True))),
-                [s - low_i for s in starts[run:last]],
-            )
         # The last entry stays open: the next block may continue it.
         start = starts[last]
-        journal, num = keys[start]
-        line = first + start
-        cursor.run_key, cursor.run_line = keys[start], line
-        cursor.run_date, cursor.run_piece = dates[days[start]], pieces[start]
-        cursor.run_piece_date = dates[piece_days[start]]
-        cursor.run_debit = debit_sums[count] - debit_sums[start]
-        cursor.run_credit = credit_sums[count] - credit_sums[start]
+        journal, num, day, piece, piece_day, journal_label = block.row(
+            start, "JournalCode", "EcritureNum", "EcritureDate", "PieceRef", "PieceDate", "JournalLib"
+        )
+        cursor.run_key, cursor.run_line = (journal, num), first + start
+        cursor.run_date, cursor.run_piece = dates[day], piece
+        cursor.run_piece_date = dates[piece_day]
+        cursor.run_debit, cursor.run_credit = debit_sums[last], credit_sums[last]
         cursor.run_flagged = 0
-        cursor.run_backwards = numbering(line, num, journal)
+        cursor.run_backwards = backwards[-1]
         cursor.run_result = cursor.run_closing_journal = False
-        cursor.run_income = any(a[0] in "67" for a in accounts[start:])
-        cursor.run_opening = openings[(journal, journal_labels[start])]
-        one_by_one(range(start, count), cursor.run_opening)
+        cursor.run_income = block.has_income(start, count)
+        cursor.run_opening = openings[(journal, journal_label)]
+        self._lines_one_by_one(block, first, start, count, cursor.run_opening)
+
+    @staticmethod
+    def _run_openings(openings: dict[tuple[str, str], bool], journals: list[str], labels: list[str]) -> list[bool]:
+        """Whether each run is an opening entry (all alike in most blocks: no loop then)."""
+        if len(set(openings.values())) == 1:
+            return [next(iter(openings.values()))] * len(journals)
+        return [openings[pair] for pair in zip(journals, labels, strict=True)]
+
+    def _lines_one_by_one(self, block: ColumnBlock, first: int, start: int, stop: int, opening: bool) -> None:
+        """The lines of an entry that a block cuts, to the summary one by one."""
+        sink = self.sink
+        if sink is None:
+            return
+        texts = [block.texts(name, start, stop) for name in ("CompteNum", "CompteLib", "CompAuxLib", "EcritureLib")]
+        debits = block.debits.slice(start, stop - start).to_pylist()
+        credits = block.credits.slice(start, stop - start).to_pylist()
+        for i, (account, account_label, aux_label, label, debit, credit) in enumerate(
+            zip(*texts, debits, credits, strict=True), start=first + start
+        ):
+            sink.add(i, account, account_label, aux_label, label, debit, credit, opening)
 
     def _line_block(
         self, lines: list[bytes], columns: tuple[str, dict[str, int], int, int], runs: _Runs, cursor: _Cursor
@@ -1270,6 +1326,24 @@ class FecValidator:
         for journal, num, line in db.execute("SELECT journal, num, line FROM runs WHERE backwards = 1"):
             if (journal, num) not in split:
                 report.quirk(line, "EcritureNum", "W_NUMBERING_ORDER", "Entry numbers go backwards within a journal")
+
+    def _numbering_runs(
+        self, lines: list[int], numbers: list[str], journals: list[str], start: int | None
+    ) -> list[int]:
+        """``_numbering`` of new runs, in order: at once when each number is the last one plus
+        one (``start``: the first one's value if they go on by one; the usual file: no quirk),
+        else one by one."""
+        last_by_journal = self._last_by_journal
+        count = len(journals)
+        if (
+            start is not None
+            and (self._last_global is None or start == self._last_global + 1)
+            and len(last_by_journal) + len(set(journals).difference(last_by_journal)) < CACHE_LIMIT
+        ):
+            self._last_global = start + count - 1
+            last_by_journal.update(zip(journals, range(start, start + count), strict=True))
+            return [0] * count
+        return list(map(self._numbering, lines, numbers, journals))
 
     def _numbering(self, line: int, num: str, journal: str) -> int:
         """Checks a new run's number against its journal's sequence; 1 if it goes backwards (a

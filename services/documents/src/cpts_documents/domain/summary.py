@@ -28,24 +28,40 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter, itemgetter, not_, sub
-from typing import Any, cast
+from operator import itemgetter, sub
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cpts_documents.domain.chart import Chart, ChartRule, chart_for, default_chart
 from cpts_documents.domain.flags import BoardMatcher, FlagContext, FlagRules, default_rules
 from cpts_documents.domain.text import Words, fold
 
+if TYPE_CHECKING:
+    from cpts_documents.domain.fec_columns import EntryLines
+
 CENT = Decimal("0.01")
 _LABEL_CACHE = 20_000
 # Looks per (account, labels): more than the folded labels, so that a usual file's combinations
 # (thousands of labels on a few dozen accounts) stay cached instead of being cleared over and over;
-# still bounded (about 25 MB when full of distinct labels).
-_LOOK_CACHE = 50_000
+# still bounded (about 15 MB when full of distinct labels: the bench's 23,000 combinations fit).
+_LOOK_CACHE = 30_000
 
 
 def _dec(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
+
+
+def _sums_by(groups: Any, values: Any) -> dict[int, int]:
+    """The sum of ``values`` by ``groups`` (two Arrow integer arrays): sorted by group, running
+    sums read at each group's end (cheaper than a hash group-by on a block's few groups)."""
+    if not len(groups):
+        return {}
+    order = pc.sort_indices(groups)
+    runs = pc.run_end_encode(pc.take(groups, order))
+    ends = pc.take(pc.cumulative_sum(pc.take(values, order)), pc.subtract(runs.run_ends, 1)).to_pylist()
+    return dict(zip(runs.values.to_pylist(), map(sub, ends, [0, *ends[:-1]]), strict=True))
 
 
 def period_months(start: date, end: date) -> Decimal:
@@ -127,6 +143,7 @@ class AccountsSummariser:
         self.closing_revenue = 0
         self.closing_expenses = 0
         self._looks: dict[tuple[str, str, str, str], _Look] = {}
+        self._by_joined: dict[str, _Look] = {}  # the same for ``add_lines``, by the joined texts
         self._by_labels: dict[str, bool] = {}  # account -> its category may depend on the labels
         self._plain_orders: dict[str, int] = {}  # account -> the row of its plain rule (-1: none)
         self._folded: dict[str, str] = {}
@@ -192,58 +209,39 @@ class AccountsSummariser:
                 else:
                     self._flag(*flag)
 
-    def add_lines(
-        self,
-        first_line: int,
-        texts: tuple[list[str], list[str], list[str], list[str]],
-        amounts: tuple[list[int], list[int]],
-        openings: list[bool],
-        run_starts: list[int],
-    ) -> None:
+    def add_lines(self, first_line: int, lines: EntryLines) -> None:
         """Whole entries at once, none of them a closing entry: the same sums and flags as
-        ``add`` and ``end_entry`` line by line, with one pass per column and one Python step per
-        line (its rule's sum) instead of a call (``run_starts``: where each entry starts)."""
-        accounts, account_labels, aux_labels, labels = texts
-        debits, credits = amounts
-        nets = list(map(sub, debits, credits))
+        ``add`` and ``end_entry`` line by line, with vectorised steps over the columns (Arrow)
+        and Python only for the distinct accounts and the distinct (account, labels) of the
+        lines whose category may depend on their labels."""
+        accounts = lines.accounts
         by_labels, plain_orders = self._by_labels, self._plain_orders
         if len(by_labels) > _LABEL_CACHE:  # bounded whatever the number of accounts
             by_labels.clear()
             plain_orders.clear()
-        for account in set(accounts).difference(by_labels):
+        distinct = pc.unique(accounts)
+        for account in set(distinct.to_pylist()).difference(by_labels):
             plain, keyworded = self.chart.candidates(account)
             by_labels[account] = bool(keyworded) or account[0] in "267"
             plain_orders[account] = plain.order if plain is not None else -1
-        looked_at = list(map(by_labels.__getitem__, accounts))
-        sums: dict[int, int] = defaultdict(int)  # debit - credit by chart row
-        if not all(looked_at):
-            plain_lines = list(map(not_, looked_at))
-            orders = map(plain_orders.__getitem__, compress(accounts, plain_lines))
-            for order, net in zip(orders, compress(nets, plain_lines), strict=True):
-                sums[order] += net
-        positions = list(compress(range(len(accounts)), looked_at))
-        if positions:
-            keys = zip(
-                compress(accounts, looked_at),
-                compress(account_labels, looked_at),
-                compress(aux_labels, looked_at),
-                compress(labels, looked_at),
-                strict=True,
-            )
-            looks: list[_Look | None] = list(map(self._looks.get, keys))
-            if None in looks:
-                for j in [j for j, look in enumerate(looks) if look is None]:
-                    i = positions[j]
-                    account = accounts[i]
-                    looks[j] = self._look(account, account_labels[i], aux_labels[i], labels[i], account[0])
-            found = cast(list[_Look], looks)
-            for order, net in zip(map(attrgetter("order"), found), compress(nets, looked_at), strict=True):
-                sums[order] += net
-            special = [(positions[j], found[j]) for j in compress(range(len(found)), map(attrgetter("special"), found))]
-            if special:
-                self._special_lines(first_line, texts, amounts, openings, run_starts, special)
+        names = distinct.to_pylist()
+        which = pc.index_in(accounts, value_set=distinct)
+        orders = pc.take(pa.array([plain_orders[a] for a in names], pa.int64()), which)
+        looked_at = pc.take(pa.array([by_labels[a] for a in names], pa.bool_()), which)
+        if pc.any(looked_at).as_py():
+            positions = pc.indices_nonzero(looked_at)
+            texts = (accounts, lines.account_labels, lines.aux_labels, lines.labels)
+            keys = pc.binary_join_element_wise(*(pc.take(column, positions) for column in texts), lines.sep)
+            keys = keys.dictionary_encode()
+            looks = self._joined_looks(keys.dictionary.to_pylist(), lines.sep)
+            key_orders = pa.array([look.order for look in looks], pa.int64())
+            orders = pc.replace_with_mask(orders, looked_at, pc.take(key_orders, keys.indices))
+            if any(look.special for look in looks):
+                special = pc.take(pa.array([look.special for look in looks], pa.bool_()), keys.indices)
+                special_looks = [looks[k] for k in pc.filter(keys.indices, special).to_pylist()]
+                self._special_lines(first_line, lines, pc.filter(positions, special), special_looks)
         rules = self.chart.rules
-        for order, net in sums.items():
+        for order, net in _sums_by(orders, pc.subtract(lines.debits, lines.credits)).items():
             if order < 0:
                 continue  # no rule: not reached with the shipped chart
             rule = rules[order]
@@ -259,26 +257,38 @@ class AccountsSummariser:
                 self.balances[rule.category] += net
                 self.sides.setdefault(rule.category, rule.side)
 
-    def _special_lines(
-        self,
-        first_line: int,
-        texts: tuple[list[str], list[str], list[str], list[str]],
-        amounts: tuple[list[int], list[int]],
-        openings: list[bool],
-        run_starts: list[int],
-        special: list[tuple[int, _Look]],
-    ) -> None:
-        """The fixed-asset purchases and flags of ``add_lines``, in the order ``add`` and
-        ``end_entry`` would give them (class 6/7 flags when their entry ends)."""
-        accounts, account_labels, _, labels = texts
-        debits, credits = amounts
-        ends = [*run_starts[1:], len(accounts)]
+    def _joined_looks(self, keys: list[str], sep: str) -> list[_Look]:
+        """The looks of a block's distinct (account, labels), given joined by ``sep`` (which
+        none holds), from a cache of their own: most are known from the blocks before."""
+        known = self._by_joined
+        if len(known) >= _LOOK_CACHE:  # bounded whatever the number of labels
+            known.clear()
+        looks = list(map(known.get, keys))
+        for k, look in enumerate(looks):
+            if look is None:
+                account, account_label, aux_label, label = keys[k].split(sep)
+                looks[k] = known[keys[k]] = self._new_look(account, account_label, aux_label, label, account[0])
+        return looks  # type: ignore[return-value]
+
+    def _special_lines(self, first_line: int, lines: EntryLines, at: Any, looks: list[_Look]) -> None:
+        """The fixed-asset purchases and flags of ``add_lines`` (``at``: the lines, ``looks``:
+        theirs), in the order ``add`` and ``end_entry`` would give them (class 6/7 flags when
+        their entry ends)."""
+        positions = at.to_pylist()
+        accounts, account_labels, labels, debits, credits = (
+            pc.take(column, at).to_pylist()
+            for column in (lines.accounts, lines.account_labels, lines.labels, lines.debits, lines.credits)
+        )
+        starts = lines.starts
+        ends = [*starts[1:], len(lines.accounts)]
         flags = []
-        for i, look in special:
+        for j, (i, look) in enumerate(zip(positions, looks, strict=True)):
             rule = look.rule
             if rule is None:
                 continue
-            account, debit, credit, opening = accounts[i], debits[i], credits[i], openings[i]
+            account, debit, credit = accounts[j], debits[j], credits[j]
+            entry = bisect_right(starts, i) - 1
+            opening = lines.openings[entry]
             klass = account[0]
             if klass == "2" and account[:2] not in ("28", "29") and not opening and debit > 0:
                 self.purchases[rule.category] += debit
@@ -292,9 +302,9 @@ class AccountsSummariser:
                 reasons = (*reasons, "large_payment_board_profession")
                 keywords = (*keywords, *look.professions)
             if reasons:
-                flag = (first_line + i, amount, account, account_labels[i], labels[i], reasons, keywords)
-                at = (ends[bisect_right(run_starts, i) - 1] - 1, 1) if klass in "67" else (i, 0)
-                flags.append((at, i, flag))
+                flag = (first_line + i, amount, account, account_labels[j], labels[j], reasons, keywords)
+                order = (ends[entry] - 1, 1) if klass in "67" else (i, 0)
+                flags.append((order, i, flag))
         for _, _, flag in sorted(flags, key=itemgetter(0, 1)):
             self._flag(*flag)
 
@@ -326,8 +336,14 @@ class AccountsSummariser:
     def _look(self, account: str, account_label: str, aux_label: str, label: str, klass: str) -> _Look:
         key = (account, account_label, aux_label, label)
         look = self._looks.get(key)
-        if look is not None:
-            return look
+        if look is None:
+            look = self._new_look(account, account_label, aux_label, label, klass)
+            if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
+                self._looks.clear()
+            self._looks[key] = look
+        return look
+
+    def _new_look(self, account: str, account_label: str, aux_label: str, label: str, klass: str) -> _Look:
         entry_words = f"{self._fold(aux_label)} {self._fold(label)}".strip()
         prepared = Words(entry_words)
         rule = self.chart.classify(account, f"{self._fold(account_label)} {entry_words}".strip())
@@ -347,7 +363,7 @@ class AccountsSummariser:
                 keywords += hits
             if self.board.professions:
                 professions = tuple(self.board.professions.found_in(prepared))
-        look = _Look(
+        return _Look(
             rule,
             tuple(reasons),
             tuple(sorted(set(keywords))),
@@ -356,10 +372,6 @@ class AccountsSummariser:
             rule.order if rule is not None else -1,
             klass == "2" or bool(reasons) or bool(professions),
         )
-        if len(self._looks) >= _LOOK_CACHE:  # bounded whatever the number of labels
-            self._looks.clear()
-        self._looks[key] = look
-        return look
 
     def _fold(self, text: str) -> str:
         folded = self._folded.get(text)
