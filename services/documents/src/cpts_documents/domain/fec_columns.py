@@ -133,7 +133,6 @@ class ColumnReader:
     accounts already found plain."""
 
     def __init__(self, sep: str, ix: dict[str, int], width: int, period: Period) -> None:
-        self.ix = ix
         self.sep = sep
         names = [f"f{k}" for k in range(width)]
         self._names = {name: names[k] for name, k in ix.items()}
