@@ -53,6 +53,18 @@ async def start_consumer() -> AsyncIterator[ConsumerStarter]:
 
 
 @pytest.fixture
+async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """An outbox table in a SQLite file of the test's own."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
 async def outbox_db(database_url: str) -> AsyncIterator[Database]:
     """An outbox table on each backend."""
     db = Database(database_url)

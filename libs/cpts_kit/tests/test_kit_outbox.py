@@ -21,17 +21,6 @@ from cpts_kit.testing import read_topic
 SUBJECTS = ["thing-a", "thing-b", "thing-a", "thing-c", "thing-b", "thing-a"]
 
 
-@pytest.fixture
-async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
-        yield db
-    finally:
-        await db.dispose()
-
-
 async def enqueue_things(db: Database, settings: ServiceSettings, subjects: list[str]) -> list[CloudEvent]:
     async with db.sessionmaker.begin() as session:
         return [enqueue(session, settings, s, ThingHappened(thing_id=s, n=i)) for i, s in enumerate(subjects)]

@@ -4,32 +4,19 @@ from the broker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from kit_helpers import ThingHappened, make_settings
 
 from cpts_kit.broker import EmbeddedBroker, make_admin, stop_client
 from cpts_kit.db import Database
-from cpts_kit.outbox import OutboxEvent, OutboxRelay, enqueue
+from cpts_kit.outbox import OutboxRelay, enqueue
 from cpts_kit.status import _caught_up, _log_ends
 from cpts_kit.testing import read_topic
 
 SUBJECTS = [f"thing-{n}" for n in range(12)]
-
-
-@pytest.fixture
-async def outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
@@ -45,19 +32,19 @@ async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int])
 
 
 async def test_a_group_is_caught_up_once_it_committed_every_log_end(
-    broker: EmbeddedBroker, outbox_db: Database, tmp_path: Path
+    broker: EmbeddedBroker, sqlite_outbox_db: Database, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, broker.bootstrap)
-    async with outbox_db.sessionmaker.begin() as session:
+    async with sqlite_outbox_db.sessionmaker.begin() as session:
         for n, subject in enumerate(SUBJECTS):
             enqueue(session, settings, subject, ThingHappened(thing_id=subject, n=n))
-    relay = OutboxRelay(outbox_db, settings)
+    relay = OutboxRelay(sqlite_outbox_db, settings)
     try:
         assert await relay.run_once() == len(SUBJECTS)
     finally:
         await relay._drop_producer()
 
-    ends = await _log_ends(outbox_db, settings.topic)
+    ends = await _log_ends(sqlite_outbox_db, settings.topic)
     records = await read_topic(broker.bootstrap, settings.topic, expect=len(SUBJECTS))
     per_partition: dict[int, int] = {}
     for record in records:
