@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cpts_funding.settings import FundingSettings
+from cpts_kit import processes
 from cpts_kit.auth import issue_dev_token
 from cpts_kit.broker import EmbeddedBroker, free_port
 from cpts_kit.identifiers import with_luhn_key
@@ -86,7 +87,7 @@ class Platform:
         self.databases = {name: url for name, url in named.items() if url} | self.databases
         self.registry_db = self.databases.get("registry", "")
         self.funding_db = self.databases.get("funding", "")
-        self.broker = EmbeddedBroker(free_port(), log_file=self.tmp / "broker.log")
+        self.broker = EmbeddedBroker(free_port(), log_file=self.tmp / "broker.log", die_with_parent=True)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CPTS_")}
         self.env |= (TUNING if self.tuned else {"CPTS_LOG_JSON": "false"}) | {
             "CPTS_STATE_DIR": str(self.tmp),
@@ -173,6 +174,7 @@ class Platform:
                 env=variables,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=processes.die_with_parent(),  # a killed pytest leaves no service behind
             )
         process = Process(name, port, popen, log)
         self.processes.append(process)

@@ -12,8 +12,8 @@ from kit_helpers import ThingHappened, make_settings
 
 from cpts_kit.broker import EmbeddedBroker, make_admin, stop_client
 from cpts_kit.db import Database
-from cpts_kit.outbox import OutboxRelay, enqueue
-from cpts_kit.status import _caught_up, _log_ends
+from cpts_kit.outbox import OutboxRelay, enqueue, recorded_ends
+from cpts_kit.status import _caught_up
 from cpts_kit.testing import read_topic
 
 SUBJECTS = [f"thing-{n}" for n in range(12)]
@@ -44,7 +44,8 @@ async def test_a_group_is_caught_up_once_it_committed_every_log_end(
     finally:
         await relay._drop_producer()
 
-    ends = await _log_ends(sqlite_outbox_db, settings.topic)
+    async with sqlite_outbox_db.reader() as session:
+        ends = await recorded_ends(session, settings.topic)
     records = await read_topic(broker.bootstrap, settings.topic, expect=len(SUBJECTS))
     per_partition: dict[int, int] = {}
     for record in records:

@@ -204,6 +204,18 @@ async def _record_placed(session: AsyncSession, seqs: list[int], placed: Sequenc
     )
 
 
+async def recorded_ends(session: AsyncSession, topic: str) -> dict[int, int]:
+    """Per partition of ``topic``, the offset the next event will get, from the outbox (the relay
+    records where each event it sent landed): exact, where the embedded broker's ``ListOffsets``
+    is not after a batch of several records (see ``broker.end_offsets``)."""
+    rows = await session.execute(
+        select(OutboxEvent.partition, func.max(OutboxEvent.offset))
+        .where(OutboxEvent.topic == topic, OutboxEvent.partition.is_not(None))
+        .group_by(OutboxEvent.partition)
+    )
+    return {int(p): int(end) + 1 for p, end in rows if p is not None and end is not None}
+
+
 class OutboxRelay:
     def __init__(self, db: Database, settings: ServiceSettings) -> None:
         self.db = db
@@ -389,7 +401,7 @@ class OutboxRelay:
                 settings, [settings.heartbeat_topic], partitions=1, configs={"retention.ms": "86400000"}, repair=True
             )
             created = await ensure_topics(settings, [self.topic], repair=True)
-            recorded = await self._recorded_ends(session)  # (on SQLite, the write lock from here)
+            recorded = await recorded_ends(session, self.topic)  # (on SQLite, the write lock from here)
             if created and recorded:
                 lost = "the topic was missing or had another partition count"
             elif recorded:
@@ -433,7 +445,7 @@ class OutboxRelay:
         if settings.dlq_topic not in counts:  # created, never repaired: dead letters are kept
             return f"{settings.dlq_topic} is missing"
         async with self.db.reader() as session:  # no write lock, no turn
-            recorded = await self._recorded_ends(session)
+            recorded = await recorded_ends(session, self.topic)
             expected = await self._last_delivered(session, recorded)
         return await self._missing_from_broker(recorded, expected)
 
@@ -467,16 +479,8 @@ class OutboxRelay:
         """Per partition, the offset after the last one the broker gave us: read from the
         outbox once, then kept up to date as batches are published."""
         if self._ends is None:
-            self._ends = await self._recorded_ends(session)
+            self._ends = await recorded_ends(session, self.topic)
         return self._ends
-
-    async def _recorded_ends(self, session: AsyncSession) -> dict[int, int]:
-        rows = await session.execute(
-            select(OutboxEvent.partition, func.max(OutboxEvent.offset))
-            .where(OutboxEvent.topic == self.topic, OutboxEvent.partition.is_not(None))
-            .group_by(OutboxEvent.partition)
-        )
-        return {partition: offset + 1 for partition, offset in rows if partition is not None and offset is not None}
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -13,11 +13,10 @@ import httpx
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
 
 from cpts_kit.broker import broker_reachable, end_offsets, make_admin
 from cpts_kit.db import Database, utcnow
-from cpts_kit.outbox import OutboxEvent, backlog
+from cpts_kit.outbox import backlog, recorded_ends
 from cpts_kit.service import ServiceSpec
 from cpts_kit.settings import ServiceSettings
 
@@ -85,7 +84,8 @@ async def _idle(databases: dict[str, tuple[ServiceSettings, Database]], admin: A
                 groups.setdefault(group, set()).add(topic)
         if (await backlog(db, settings.topic))[0]:
             return False
-        ends[settings.topic] = await _log_ends(db, settings.topic)
+        async with db.reader() as session:
+            ends[settings.topic] = await recorded_ends(session, settings.topic)
     return await _caught_up(admin, groups, ends)
 
 
@@ -102,23 +102,6 @@ async def _caught_up(admin: AIOKafkaAdminClient, groups: dict[str, set[str]], en
             if (mark.offset if mark is not None else -1) < ends[tp.topic][tp.partition]:
                 return False
     return True
-
-
-async def _log_ends(db: Database, topic: str) -> dict[int, int]:
-    """Per partition, the offset the next event will get, from the outbox (the relay records
-    where each event it sent landed): exact, where the embedded broker's ``ListOffsets`` is not
-    after a batch of several records (see ``broker.end_offsets``)."""
-    async with db.reader() as session:
-        rows = await session.execute(
-            select(OutboxEvent.partition, func.max(OutboxEvent.offset))
-            .where(OutboxEvent.topic == topic, OutboxEvent.partition.is_not(None))
-            .group_by(OutboxEvent.partition)
-        )
-        return {
-            int(partition): int(offset) + 1
-            for partition, offset in rows
-            if partition is not None and offset is not None
-        }
 
 
 async def _consumer_groups(client: httpx.AsyncClient) -> set[tuple[str, str]]:

@@ -67,7 +67,7 @@ POSTGRES_ADMIN_URL = os.environ.get("CPTS_TEST_POSTGRES_URL", "postgresql+asyncp
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     """A fresh embedded broker (memory only) for the test, on a free port."""
-    instance = EmbeddedBroker(free_port(), log_file=tmp_path / "broker.log")
+    instance = EmbeddedBroker(free_port(), log_file=tmp_path / "broker.log", die_with_parent=True)
     instance.start()
     yield instance
     instance.stop()
