@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cpts_documents.domain import fec
+from cpts_documents.domain import fec, fec_columns
 from cpts_documents.domain.fec import COLUMNS, FecValidator, Period
 from cpts_documents.domain.summary import AccountsSummariser
 
@@ -128,6 +128,23 @@ def test_ordinary_files_go_through_the_column_pass(rows: list[list[str]], read_s
     by_columns, by_lines = blocks_by_columns(_text(rows, line_end), read_size)
     assert by_columns > 0
     assert by_lines == 0
+
+
+@PROPERTIES
+@given(fec_rows(), st.sampled_from([300, 1 << 16]))
+def test_blocks_read_ahead_keep_their_own_dates(rows: list[list[str]], read_size: int) -> None:
+    """The next block is checked in a worker thread while this one is committed; with a date
+    bound of 0 the worker starts a new date map at every block, and each block still finds its
+    dates (in the map it was checked with), by columns, with the same outcome."""
+    text = _text(rows)
+    expected = both_ways(text, read_size=read_size)
+    saved = fec_columns.DATE_LIMIT
+    try:
+        fec_columns.DATE_LIMIT = 0
+        assert both_ways(text, read_size=read_size) == expected
+        assert blocks_by_columns(text, read_size)[1] == 0
+    finally:
+        fec_columns.DATE_LIMIT = saved
 
 
 # One change that the column-by-column pass must notice (it then hands the block over).

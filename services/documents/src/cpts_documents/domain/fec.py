@@ -763,24 +763,26 @@ class FecValidator:
             and self.stats.amount_layout == "debit_credit"
             and self.stats.line_ending in ("lf", "crlf")
         )
-        reader = ColumnReader(sep, ix, width, self.period) if by_columns else None
-        for block in blocks:
-            if reader is None or not self._column_block(block, reader, cursor, runs):
-                self._line_block(block.split(linesep), columns, runs, cursor)
+        if by_columns:
+            reader = ColumnReader(sep, ix, width, self.period)
+            for raw, block in reader.ahead(iter(blocks), self.stats.line_ending == "crlf"):
+                if block is None or not self._column_block(block, reader.sep, cursor, runs):
+                    self._line_block(raw.split(linesep), columns, runs, cursor)
+                del raw, block  # not kept while the next one is waited for
+        else:
+            for raw in blocks:
+                self._line_block(raw.split(linesep), columns, runs, cursor)
         self._end_lines(cursor, runs)
 
-    def _column_block(self, raw: bytes, reader: ColumnReader, cursor: _Cursor, runs: _Runs) -> bool:
+    def _column_block(self, block: ColumnBlock, sep: str, cursor: _Cursor, runs: _Runs) -> bool:
         """A block of ordinary lines, column by column (see ``fec_columns``): the same entries,
-        totals and summary as line by line. ``False``, with nothing done, if a line is not."""
+        totals and summary as line by line. ``False``, with nothing done, if it cannot go so."""
         if cursor.blank_lines:
             return False
-        block = reader.read(raw, self.stats.line_ending == "crlf")
-        if block is None:
-            return False
-        openings = {pair: self._is_opening(*pair) for pair in block.journals(reader.sep)}
+        openings = {pair: self._is_opening(*pair) for pair in block.journals(sep)}
         if any(self._is_closing(*pair) for pair in openings):
             return False
-        dates = reader.dates
+        dates = block.dates
         journal, num, day, piece, piece_day = block.row(
             0, "JournalCode", "EcritureNum", "EcritureDate", "PieceRef", "PieceDate"
         )
@@ -809,7 +811,7 @@ class FecValidator:
         if continuing and len(starts) == 1:
             last_let = cursor.run_let or last_let  # one entry, still open
         self._column_quirks(block, cursor.number + 1)
-        self._commit_columns(block, starts, openings, continuing, reader, cursor, runs)
+        self._commit_columns(block, starts, openings, continuing, sep, cursor, runs)
         cursor.run_let = last_let
         return True
 
@@ -847,14 +849,14 @@ class FecValidator:
         starts: list[int],
         openings: dict[tuple[str, str], bool],
         continuing: bool,
-        reader: ColumnReader,
+        sep: str,
         cursor: _Cursor,
         runs: _Runs,
     ) -> None:
         """An ordinary block's entries (``starts``: where each begins): the first may continue
         the one being read, the last stays open for the next block; the runs in between go to
         the entry grouping and the summary at once."""
-        dates, sink, count = reader.dates, self.sink, block.count
+        dates, sink, count = block.dates, self.sink, block.count
         first = cursor.number + 1
         cursor.number += count
         cursor.line_count += count
@@ -915,7 +917,7 @@ class FecValidator:
                         block.credits.slice(low_i, high_i - low_i),
                         [s - low_i for s in starts[run:last]],
                         self._run_openings(openings, journals[:-1], labels[:-1]),
-                        reader.sep,
+                        sep,
                     ),
                 )
         # The last entry stays open: the next block may continue it.
