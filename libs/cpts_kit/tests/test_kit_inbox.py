@@ -57,6 +57,32 @@ async def test_an_event_delivered_twice_is_applied_once(
     assert await projection.inbox("kittest-dedup") == sorted([first.id, second.id])
 
 
+async def test_an_event_twice_in_one_batch_is_applied_once_on_both_backends(
+    database_url: str, broker: EmbeddedBroker, tmp_path: Path, start_consumer: ConsumerStarter
+) -> None:
+    """The inbox rows are claimed for the whole batch in one statement: the primary key keeps
+    the first of two copies, and an event already in the inbox is not applied again."""
+    settings = make_settings(tmp_path, broker.bootstrap)
+    await ensure_topics(settings, [settings.topic, settings.dlq_topic])
+    projection = Projection(Database(database_url))
+    await projection.create_tables()
+    try:
+        first, second, third = thing("a", 1), thing("b", 2), thing("c", 3)
+        await produce(settings, first.to_bytes(), first.to_bytes(), second.to_bytes())
+        run = start_consumer(projection, settings, "kittest-dedup-batch")
+        await projection.wait_applied(second)
+        await produce(settings, second.to_bytes(), third.to_bytes(), third.to_bytes())
+        await projection.wait_applied(third)
+        await run.close()
+
+        assert run.consumer.delivered == [first.id, first.id, second.id, second.id, third.id, third.id]
+        assert projection.calls == [first.id, second.id, third.id]
+        assert await projection.applied() == [first.id, second.id, third.id]
+        assert await projection.inbox("kittest-dedup-batch") == sorted([first.id, second.id, third.id])
+    finally:
+        await projection.db.dispose()
+
+
 async def test_a_message_that_is_not_a_cloudevent_goes_to_the_dlq_and_the_next_one_is_applied(
     settings: KitTestSettings, projection: Projection, start_consumer: ConsumerStarter, broker: EmbeddedBroker
 ) -> None:

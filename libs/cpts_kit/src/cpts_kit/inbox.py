@@ -1,8 +1,9 @@
 """Consumer side: a consumer-group runner with an inbox and a dead-letter topic.
 
-For each fetched batch of messages: in one database transaction, skip each whose event id is
-already in the inbox, apply the others in order and record their ids (one commit per batch,
-not per event: a projection catching up on tens of thousands of events is bound by commits).
+For each fetched batch of messages: in one database transaction, write the batch's event ids
+into the inbox (one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the ids it wrote are the
+events not applied yet), apply those in order, and commit once per batch, not per event (a
+projection catching up on tens of thousands of events is bound by commits).
 Offsets are committed to Kafka only after the database commit, so a crash replays messages
 and the inbox absorbs them. A message that cannot be parsed, or whose handler fails
 ``max_attempts`` times (the batch is then applied again with a savepoint per event, the
@@ -32,10 +33,13 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import String, select
+from sqlalchemy import String, Table
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -352,24 +356,19 @@ class EventConsumer:
         """One transaction; with ``failed`` (the careful pass), a savepoint per event."""
         outcomes: list[str] = []
         async with self.db.sessionmaker() as session:
-            seen = set(
-                await session.scalars(
-                    select(InboxEvent.event_id).where(
-                        InboxEvent.consumer_group == self.group_id,
-                        InboxEvent.event_id.in_({event.id for _, event in events}),
-                    )
-                )
-            )
+            # The optimistic pass claims the whole batch first (the careful pass, each event in
+            # its savepoint, so that a dead-lettered event leaves no inbox row and can be replayed).
+            claimed = await self._claim(session, [event for _, event in events]) if failed is None else set()
             for record, event in events:
-                if event.id in seen:  # applied before, or earlier in this batch
-                    outcomes.append("duplicate")
-                    continue
-                seen.add(event.id)
                 if failed is not None:
                     outcomes.append(await self._apply_one(session, record, event, failed.get(event.id)))
                     continue
+                if event.id not in claimed:  # applied before, or earlier in this batch
+                    outcomes.append("duplicate")
+                    continue
+                claimed.discard(event.id)
                 try:
-                    await self._record(session, event)
+                    await self.handler(session, event)
                 except Exception as exc:
                     exc.cpts_event_id = event.id  # type: ignore[attr-defined]  # which one, for the careful pass
                     raise
@@ -385,7 +384,9 @@ class EventConsumer:
         for attempt in range(first, self.settings.consumer_max_attempts + 1):
             try:
                 async with session.begin_nested():
-                    await self._record(session, event)
+                    if not await self._claim(session, [event]):
+                        return "duplicate"  # applied before, or earlier in this batch
+                    await self.handler(session, event)
                 return "applied"
             except Exception as exc:  # a handler bug or bad data: retry, then dead-letter
                 if _unreachable(exc):
@@ -397,22 +398,36 @@ class EventConsumer:
         await self._dead_letter(record, last_error)  # counted there
         return ""
 
-    async def _record(self, session: AsyncSession, event: CloudEvent) -> None:
-        await self.handler(session, event)
-        session.add(InboxEvent(consumer_group=self.group_id, event_id=event.id, type=event.type, source=event.source))
+    async def _claim(self, session: AsyncSession, events: list[CloudEvent]) -> set[str]:
+        """Writes the inbox rows of ``events`` that are not there yet, in one statement, and
+        returns their ids: the events to apply in this transaction. The primary key decides
+        (``ON CONFLICT DO NOTHING``), where a look-up first cost one more statement and, on a
+        young PostgreSQL table without statistics, a sequential scan (150-250 ms for 500 ids
+        among 20,000 rows). No ORM objects: they cost a unit of work each, and every query of
+        the handlers flushed them."""
+        group, at = self.group_id, utcnow()
+        rows = {  # one row per id: an id twice in a batch is applied once
+            e.id: {"consumer_group": group, "event_id": e.id, "type": e.type, "source": e.source, "processed_at": at}
+            for e in events
+        }
+        if not rows:
+            return set()
+        table = cast(Table, InboxEvent.__table__)
+        dialect_insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.consumer_group, table.c.event_id])
+            .returning(table.c.event_id)
+        )
+        return set((await session.execute(statement, list(rows.values()))).scalars())
 
     async def apply(self, event: CloudEvent) -> bool:
         """Apply one event exactly once; returns False when the inbox already had it."""
         async with self.db.sessionmaker() as session:
-            seen = await session.scalar(
-                select(InboxEvent.event_id).where(
-                    InboxEvent.consumer_group == self.group_id, InboxEvent.event_id == event.id
-                )
-            )
-            if seen is not None:
+            if not await self._claim(session, [event]):
                 await session.rollback()
                 return False
-            await self._record(session, event)
+            await self.handler(session, event)
             await session.commit()
             return True
 
