@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,40 @@ def test_blocks_read_ahead_keep_their_own_dates(rows: list[list[str]], read_size
         assert blocks_by_columns(text, read_size)[1] == 0
     finally:
         fec_columns.DATE_LIMIT = saved
+
+
+class _FailingSink(AccountsSummariser):
+    """A summary that breaks on the second block of entries it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = 0
+
+    def add_lines(self, first_line: int, lines: Any) -> None:
+        self.blocks += 1
+        if self.blocks == 2:
+            raise RuntimeError("the summary broke")
+        super().add_lines(first_line, lines)
+
+
+def test_a_failure_while_a_block_is_read_ahead_stops_the_worker() -> None:
+    """The error reaches the caller as it was raised, and the worker thread that was reading
+    the next block is gone once the validator returns (none left behind per upload)."""
+    rows = []
+    for num in range(1, 401):
+        day = (date(2024, 1, 1) + timedelta(days=num % 366)).strftime("%Y%m%d")
+        piece = (f"P{num}", day, f"Facture {num}")
+        rows.append(_row(str(num), day, "606400", "Fournitures de bureau", "", "", *piece, "100,00", "0,00"))
+        rows.append(_row(str(num), day, "512000", "Banque", "", "", *piece, "0,00", "100,00"))
+    saved = fec.CHUNK
+    fec.CHUNK = 4096
+    try:
+        validator = FecValidator(YEAR, sink=_FailingSink())
+        with pytest.raises(RuntimeError, match="the summary broke"):
+            validator.run(io.BytesIO(_text(rows)))
+    finally:
+        fec.CHUNK = saved
+    assert not [t for t in threading.enumerate() if t.name.startswith("fec-columns")]
 
 
 # One change that the column-by-column pass must notice (it then hands the block over).
