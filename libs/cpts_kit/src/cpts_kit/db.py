@@ -13,10 +13,12 @@ from typing import Any
 import aiosqlite
 from fastapi import Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -88,6 +90,12 @@ def utcnow() -> datetime:
 READ_ONLY = "cpts_read_only"
 # Methods whose requests only read (RFC 9110 safe methods).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def insert_for(session: Session | AsyncSession) -> Any:
+    """The dialect's ``insert`` of the session's database, which has ``on_conflict_do_*``
+    (upserts, inserts that skip existing keys): PostgreSQL's, or SQLite's."""
+    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def is_sqlite(url: str) -> bool:

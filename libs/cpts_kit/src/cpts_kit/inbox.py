@@ -38,15 +38,13 @@ from typing import cast
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy import String, Table
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cpts_kit import metrics
 from cpts_kit.broker import ensure_topics, make_producer, stop_client
-from cpts_kit.db import Base, Database, UTCDateTime, utcnow
+from cpts_kit.db import Base, Database, UTCDateTime, insert_for, utcnow
 from cpts_kit.events import CloudEvent
 from cpts_kit.outbox import _wait
 from cpts_kit.settings import ServiceSettings
@@ -413,9 +411,8 @@ class EventConsumer:
         if not rows:
             return set()
         table = cast(Table, InboxEvent.__table__)
-        dialect_insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = (
-            dialect_insert(table)
+            insert_for(session)(table)
             .on_conflict_do_nothing(index_elements=[table.c.consumer_group, table.c.event_id])
             .returning(table.c.event_id)
         )

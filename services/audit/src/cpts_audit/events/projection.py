@@ -25,14 +25,12 @@ from typing import Any
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from cpts_audit.events.readers import FactKey, fact_key, replaces
 from cpts_audit.storage.models import DirtyCpts, Fact
-from cpts_kit.db import utcnow
+from cpts_kit.db import insert_for, utcnow
 from cpts_kit.events import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -49,10 +47,6 @@ class _Pending:
     events: list[tuple[CloudEvent, FactKey, str]] = field(default_factory=list)  # (event, fact, CPTS id)
 
 
-def _insert(session: Session | AsyncSession) -> Any:
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
-
-
 async def mark_dirty(session: AsyncSession, cpts_id: str) -> None:
     """One statement (an upsert), not read-then-write: two replicas' consumers may mark the same
     CPTS at once (its events come from several topics), and an evaluator may be deleting the
@@ -65,7 +59,7 @@ def _mark_dirty(session: Session, cpts_ids: list[str]) -> None:
     the same CPTS lock them in the same order)."""
     if not cpts_ids:
         return
-    statement = _insert(session)(DirtyCpts).values(version=1)
+    statement = insert_for(session)(DirtyCpts).values(version=1)
     session.connection().execute(
         statement.on_conflict_do_update(index_elements=[DirtyCpts.cpts_id], set_={"version": DirtyCpts.version + 1}),
         [{"cpts_id": cpts_id} for cpts_id in sorted(set(cpts_ids))],
@@ -159,7 +153,7 @@ def _write(session: Session, events: list[tuple[CloudEvent, FactKey, str]]) -> N
         known[ident] = changed[ident] = row
         dirty.append(cpts_id)
     if changed:
-        statement = _insert(session)(Fact)
+        statement = insert_for(session)(Fact)
         connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[Fact.kind, Fact.key],
