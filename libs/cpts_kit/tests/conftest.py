@@ -52,25 +52,25 @@ async def start_consumer() -> AsyncIterator[ConsumerStarter]:
             await run.close()
 
 
-@pytest.fixture
-async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """An outbox table in a SQLite file of the test's own."""
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
+async def _with_outbox(url: str) -> AsyncIterator[Database]:
+    db = Database(url)
     async with db.engine.begin() as conn:
         await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
     try:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def sqlite_outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """An outbox table in a SQLite file of the test's own."""
+    async for db in _with_outbox(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"):
+        yield db
 
 
 @pytest.fixture
 async def outbox_db(database_url: str) -> AsyncIterator[Database]:
     """An outbox table on each backend."""
-    db = Database(database_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: OutboxEvent.__table__.create(c))
-    try:
+    async for db in _with_outbox(database_url):
         yield db
-    finally:
-        await db.dispose()

@@ -766,7 +766,7 @@ class FecValidator:
         if by_columns:
             reader = ColumnReader(sep, ix, width, self.period)
             for raw, block in reader.ahead(iter(blocks), self.stats.line_ending == "crlf"):
-                if block is None or not self._column_block(block, reader.sep, cursor, runs):
+                if block is None or not self._column_block(block, sep, cursor, runs):
                     self._line_block(raw.split(linesep), columns, runs, cursor)
                 del raw, block  # not kept while the next one is waited for
         else:
